@@ -1,0 +1,166 @@
+"""Answers and their citations, and the default answerer: extractive, grounded, no language model.
+
+The extractive answerer picks the sentences of the retrieved passages that best answer the question
+and cites each one with the exact span of the article it was taken from. When the passages do not
+support an answer it says so and shows the closest passages instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from index.search import Hit, tokenize
+from index.sentences import sentence_spans
+from index.structure import POST_ATTRIBUTION
+
+NOT_FOUND = "The indexed articles do not cover this question."
+# Words that introduce a reason: for "why" questions a sentence that gives one is the better answer.
+_REASON = re.compile(r"\b(because|citing|cited|due to|since|so that|as a result|in order to|over concerns?|"
+                     r"emphasi[sz]ing|saying|argu(?:ed|ing)|reason)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    url: str | None
+    published: str | None
+    section: str
+    quote: str
+    start: int
+    end: int
+    chunk_id: str = ""
+    kind: str = "prose"
+    post_author: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Citation] = field(default_factory=list)  # the closest passages when not found
+    timings: dict[str, float] = field(default_factory=dict)
+    answerer: str = "extractive"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "found": self.found,
+            "citations": [c.as_dict() for c in self.citations],
+            "passages": [c.as_dict() for c in self.passages],
+            "answerer": self.answerer,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+class Answerer(Protocol):
+    """Turns retrieved passages into an answer. Language-model answerers implement this too."""
+
+    name: str
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit_rank: int
+    hit: Hit
+    start: int  # absolute offsets in the article
+    end: int
+    text: str
+    score: float
+    overlap: float
+
+
+def citation_for(n: int, hit: Hit, start: int, end: int, text: str) -> Citation:
+    m = hit.meta
+    return Citation(
+        n=n, article_id=hit.article_id, title=str(m.get("title", "")), url=str(m.get("url") or "") or None,
+        published=str(m.get("published") or "") or None, section=str(m.get("section", "")), quote=text,
+        start=start, end=end, chunk_id=hit.chunk_id, kind=str(m.get("kind", "prose")),
+        post_author=str(m.get("post_author", "")),
+    )
+
+
+class ExtractiveAnswerer:
+    """Grounded answers made only of sentences quoted from the retrieved passages."""
+
+    name = "extractive"
+
+    def __init__(self, min_relevance: float = 0.3, max_sentences: int = 3, idf: Any = None) -> None:
+        self.min_relevance = min_relevance
+        self.max_sentences = max_sentences
+        self.idf = idf or (lambda token: 1.0)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        terms = set(tokenize(question))
+        wants_reason = bool(re.match(r"\s*why\b", question, re.IGNORECASE))
+        candidates = sorted(self._candidates(terms, hits, wants_reason), key=lambda c: c.score, reverse=True)
+        best_similarity = max((h.dense for h in hits), default=0.0)
+        if not candidates or best_similarity < self.min_relevance or candidates[0].overlap == 0:
+            closest = [citation_for(i + 1, h, h.start, h.start + len(h.text), h.text) for i, h in enumerate(hits[:3])]
+            return Answer(question, NOT_FOUND, False, passages=closest, answerer=self.name)
+        chosen = self._choose(candidates)
+        citations = [citation_for(i + 1, c.hit, c.start, c.end, c.text) for i, c in enumerate(chosen)]
+        text = " ".join(_sentence_with_marker(c, cite) for c, cite in zip(chosen, citations, strict=True))
+        return Answer(question, text, True, citations=citations, answerer=self.name)
+
+    def _candidates(self, terms: set[str], hits: list[Hit], wants_reason: bool = False) -> list[_Candidate]:
+        weights = {t: self.idf(t) for t in terms}
+        total = sum(weights.values()) or 1.0
+        out = []
+        for rank, hit in enumerate(hits):
+            for a, b in sentence_spans(hit.text):
+                sentence = hit.text[a:b]
+                if len(sentence) < 20 or POST_ATTRIBUTION.match(sentence):
+                    continue
+                found = terms & set(tokenize(sentence))
+                overlap = sum(weights[t] for t in found) / total
+                score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
+                if wants_reason and _REASON.search(sentence):
+                    score += 0.25
+                out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, sentence, score, overlap))
+        return out
+
+    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        best = candidates[0]
+        chosen = [best]
+        for c in candidates[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if c.score < 0.75 * best.score or c.overlap == 0:
+                break
+            if any(_same_span(c, o) or _similar(c.text, o.text) for o in chosen):
+                continue
+            chosen.append(c)
+        return chosen
+
+
+def _same_span(a: _Candidate, b: _Candidate) -> bool:
+    return a.hit.article_id == b.hit.article_id and a.start < b.end and b.start < a.end
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.8
+
+
+def _sentence_with_marker(candidate: _Candidate, citation: Citation) -> str:
+    text = candidate.text.strip()
+    if text.startswith(("- ", "* ", "• ")):
+        text = text[2:]
+    if citation.kind == "post":
+        author = citation.post_author or "someone"
+        date = candidate.hit.meta.get("post_date") or ""
+        when = f" on {date}" if date else ""
+        return f"A post by {author}{when}, quoted in the article, says: “{text}” [{citation.n}]"
+    return f"{text} [{citation.n}]"

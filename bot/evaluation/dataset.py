@@ -1,0 +1,515 @@
+"""Load RealTime QA weekly releases into questions and a page corpus.
+
+A folder holds weekly files in the upstream format: ``YYYYMMDD_qa.jsonl`` (questions),
+``YYYYMMDD_gold.jsonl`` (gold articles per question) and ``YYYYMMDD_gcs.jsonl``
+(web-search results per question, used as distractors). The files are read in place;
+nothing from them is meant to be copied into the repository.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------
+# URL normalization
+# ---------------------------------------------------------------------------
+
+_TRACKING_KEYS = frozenset(
+    {"cid", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "amp", "ito", "xid", "s_cid"}
+)
+_INDEX_SUFFIXES = ("/index.html", "/index.htm")
+_DEFAULT_PORTS = {":80", ":443"}
+
+
+def normalize_url(url: str) -> str:
+    """Return a canonical form of ``url`` for deduplicating news pages.
+
+    Lower-cases scheme and host, maps ``http`` to ``https``, drops ``www.``, default
+    ports, fragments, trailing ``/index.html`` / ``/index.htm`` and trailing slashes.
+    Article pages (a path of two or more segments) lose their whole query string;
+    other pages (e.g. a newsletter ``/click?...`` redirect, where the query *is* the
+    address) keep it minus tracking parameters such as ``utm_*``.
+    """
+    raw = url.strip()
+    if "://" not in raw:
+        raw = "https://" + raw.lstrip("/")
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    scheme = "https" if scheme in ("http", "https") else scheme
+    path = _clean_path(parts.path)
+    query = "" if _is_article_path(path) else _strip_tracking(parts.query)
+    result = f"{scheme}://{_clean_host(parts.netloc)}{path}"
+    return f"{result}?{query}" if query else result
+
+
+def _clean_host(netloc: str) -> str:
+    """Lower-case a host, dropping credentials, default ports and ``www.``."""
+    host = netloc.rsplit("@", 1)[-1].lower()
+    for port in _DEFAULT_PORTS:
+        if host.endswith(port):
+            host = host[: -len(port)]
+    return host[4:] if host.startswith("www.") else host
+
+
+def _clean_path(path: str) -> str:
+    """Strip trailing slashes and index documents until the path is stable."""
+    while True:
+        stripped = path.rstrip("/")
+        for suffix in _INDEX_SUFFIXES:
+            if stripped.lower().endswith(suffix):
+                stripped = stripped[: -len(suffix)]
+        if stripped == path:
+            return path
+        path = stripped
+
+
+def _is_article_path(path: str) -> bool:
+    """True for paths that look like a news article (two or more segments)."""
+    return len([seg for seg in path.split("/") if seg]) >= 2
+
+
+def _strip_tracking(query: str) -> str:
+    """Drop tracking parameters from a raw query string, keeping the rest verbatim."""
+    kept = []
+    for item in query.split("&"):
+        key = item.split("=", 1)[0].lower()
+        if item and not key.startswith("utm_") and key not in _TRACKING_KEYS:
+            kept.append(item)
+    return "&".join(kept)
+
+
+# ---------------------------------------------------------------------------
+# Ad-feedback boilerplate
+# ---------------------------------------------------------------------------
+
+# Lines of CNN's "ad feedback" survey widget. Failed scrapes contain only these.
+_AD_SURVEY_PHRASES = (
+    "how relevant is this ad to you?",
+    "did you encounter any technical issues?",
+    "video player was slow to load content",
+    "video content never loaded",
+    "ad froze or did not finish loading",
+    "video content did not start after ad",
+    "audio on ad was too loud",
+    "ad never loaded",
+    "ad prevented/slowed the page from loading",
+    "content moved around while ad loaded",
+    "ad was repetitive to ads i've seen previously",
+    "other issues",
+    "your effort and contribution in providing this feedback is much appreciated.",
+    "thank you!",
+    "ad feedback",
+    "cancel",
+    "submit",
+    "close",
+)
+# A text must contain one of these survey questions to be considered at all, so
+# in-article captions such as "Video Ad Feedback 00:59 - Source: CNN" never trigger.
+_AD_SURVEY_MARKERS = ("how relevant is this ad to you", "did you encounter any technical issues")
+_AD_SURVEY_RE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(p) for p in sorted(_AD_SURVEY_PHRASES, key=len, reverse=True))
+    + r")(?!\w)"
+)
+_LIST_NUMBER_RE = re.compile(r"(?<!\w)\d{1,2}\.(?!\d)")
+_WORD_RE = re.compile(r"\w+")
+_MAX_RESIDUAL_WORDS = 20
+_MAX_RESIDUAL_SHARE = 0.25
+
+
+def is_ad_boilerplate(text: str) -> bool:
+    """True if ``text`` is a failed scrape holding only the ad-feedback survey.
+
+    The text must contain a survey question ("How relevant is this ad to you?" or
+    "Did you encounter any technical issues?"). After removing every survey line and
+    list number, what remains must be under 20 words or under a quarter of the words,
+    i.e. the survey dominates. Empty text is *not* boilerplate (it is no text).
+    """
+    folded = _fold(text)
+    if not any(marker in folded for marker in _AD_SURVEY_MARKERS):
+        return False
+    total = len(_WORD_RE.findall(folded))
+    residual = _LIST_NUMBER_RE.sub(" ", _AD_SURVEY_RE.sub(" ", folded))
+    left = len(_WORD_RE.findall(residual))
+    return left < _MAX_RESIDUAL_WORDS or left < _MAX_RESIDUAL_SHARE * total
+
+
+def _fold(text: str) -> str:
+    """Case-fold, unify apostrophes and collapse whitespace."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    return " ".join(text.casefold().split())
+
+
+def has_article_text(text: str | None) -> bool:
+    """True if ``text`` is non-empty and not just ad-feedback boilerplate."""
+    return bool(text and text.strip()) and not is_ad_boilerplate(text or "")
+
+
+# ---------------------------------------------------------------------------
+# Data classes
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Question:
+    """One multiple-choice question; ``gold_urls`` are normalized URLs."""
+
+    id: str
+    date: datetime.date
+    sentence: str
+    choices: list[str]
+    answer_index: int
+    gold_urls: list[str]
+    source: str
+
+    @property
+    def answer_text(self) -> str:
+        """The text of the correct choice."""
+        return self.choices[self.answer_index]
+
+
+@dataclass
+class Page:
+    """One article of the corpus, keyed by its normalized ``url``.
+
+    ``question_ids`` lists the questions the page is gold for (``is_gold``), or, for a
+    distractor, the questions whose web search returned it.
+    """
+
+    url: str
+    title: str
+    text: str
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    is_gold: bool = False
+    question_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvalCorpus:
+    """Questions plus the pages (gold articles and optional distractors) to index.
+
+    ``answerable``, ``boilerplate_only`` and ``unanswerable`` partition the questions.
+    """
+
+    questions: list[Question]
+    pages: list[Page]
+
+    def page_map(self) -> dict[str, Page]:
+        """Pages by normalized URL."""
+        return {page.url: page for page in self.pages}
+
+    def gold_page_urls(self, question: Question) -> list[str]:
+        """Normalized URLs of ``question``'s gold pages present in the corpus."""
+        pages = self.page_map()
+        return [url for url in question.gold_urls if url in pages and pages[url].is_gold]
+
+    def answerable(self) -> list[Question]:
+        """Questions with at least one gold page holding real article text."""
+        pages = self.page_map()
+        return [q for q in self.questions if self._status(q, pages) == "answerable"]
+
+    def boilerplate_only(self) -> list[Question]:
+        """Questions whose gold text exists but is only ad-feedback boilerplate."""
+        pages = self.page_map()
+        return [q for q in self.questions if self._status(q, pages) == "boilerplate"]
+
+    def unanswerable(self) -> list[Question]:
+        """Questions with no gold text at all: the refusal set."""
+        pages = self.page_map()
+        return [q for q in self.questions if self._status(q, pages) == "none"]
+
+    @staticmethod
+    def _status(question: Question, pages: dict[str, Page]) -> str:
+        """Classify a question as ``answerable``, ``boilerplate`` or ``none``."""
+        texts = [pages[u].text for u in question.gold_urls if u in pages and pages[u].is_gold]
+        texts = [t for t in texts if t.strip()]
+        if any(not is_ad_boilerplate(t) for t in texts):
+            return "answerable"
+        return "boilerplate" if texts else "none"
+
+
+# ---------------------------------------------------------------------------
+# Reading the upstream files
+# ---------------------------------------------------------------------------
+
+_DATE_RE = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})")
+
+
+def parse_date(value: object) -> datetime.date | None:
+    """Parse ``"2022/06/16"`` (or ISO ``"2022-06-16"``) into a date; else None."""
+    match = _DATE_RE.match(str(value or "").strip())
+    if not match:
+        return None
+    try:
+        return datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+def _iso(value: object) -> str | None:
+    """ISO ``YYYY-MM-DD`` form of an upstream date, or None."""
+    date = parse_date(value)
+    return date.isoformat() if date else None
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, record)``; warn about and skip bad or non-object lines."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                logger.warning("%s:%d: skipping bad JSON line (%s)", path, number, exc)
+                continue
+            if not isinstance(record, dict):
+                logger.warning("%s:%d: skipping non-object JSON line", path, number)
+                continue
+            yield number, record
+
+
+@dataclass
+class _Week:
+    """The three files of one weekly release (gold/gcs may be missing)."""
+
+    qa: Path
+    gold: Path | None
+    gcs: Path | None
+
+
+def _weeks(folder: Path) -> list[_Week]:
+    """Weekly releases in ``folder``, sorted by file name."""
+    weeks = []
+    for qa in sorted(Path(folder).glob("*_qa.jsonl")):
+        prefix = qa.name[: -len("_qa.jsonl")]
+        gold, gcs = qa.with_name(f"{prefix}_gold.jsonl"), qa.with_name(f"{prefix}_gcs.jsonl")
+        for path in (gold, gcs):
+            if not path.exists():
+                logger.info("%s: missing, continuing without it", path)
+        weeks.append(_Week(qa, gold if gold.exists() else None, gcs if gcs.exists() else None))
+    return weeks
+
+
+def _results_by_question(path: Path | None) -> dict[str, list[dict]]:
+    """Map question_id to its ``search_result`` list from a gold or gcs file."""
+    results: dict[str, list[dict]] = {}
+    if path is None:
+        return results
+    for number, record in read_jsonl(path):
+        items = record.get("search_result")
+        if not isinstance(items, list):
+            logger.warning("%s:%d: no search_result list, skipping", path, number)
+            continue
+        good = [item for item in items if isinstance(item, dict) and item.get("url")]
+        results.setdefault(str(record.get("question_id")), []).extend(good)
+    return results
+
+
+def _parse_question(record: dict, gold: list[dict], where: str) -> Question | None:
+    """Build a Question from a qa record; warn and return None when malformed."""
+    try:
+        choices = [str(c) for c in record["choices"]]
+        answer_index = int(record["answer"][0])
+        date = parse_date(record["question_date"])
+        if date is None or not 0 <= answer_index < len(choices):
+            raise ValueError("bad date or answer index")
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        logger.warning("%s: skipping malformed question (%r)", where, exc)
+        return None
+    urls = _unique(normalize_url(str(item["url"])) for item in gold)
+    return Question(
+        id=str(record.get("question_id")),
+        date=date,
+        sentence=str(record.get("question_sentence", "")),
+        choices=choices,
+        answer_index=answer_index,
+        gold_urls=urls,
+        source=str(record.get("question_source", "")),
+    )
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    """Distinct items in first-seen order."""
+    return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------------------
+# Building pages
+# ---------------------------------------------------------------------------
+
+
+def _text_rank(text: str) -> int:
+    """Preference of a text: 2 real article, 1 boilerplate, 0 empty."""
+    if not text.strip():
+        return 0
+    return 1 if is_ad_boilerplate(text) else 2
+
+
+def _page_from_item(item: dict, qid: str, is_gold: bool) -> Page:
+    """A Page from one upstream search_result item (title left empty if absent)."""
+    authors = item.get("authors") or []
+    return Page(
+        url=normalize_url(str(item["url"])),
+        title=str(item.get("title") or "").strip(),
+        text=str(item.get("text") or ""),
+        authors=[str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
+        published=_iso(item.get("publish_date")),
+        is_gold=is_gold,
+        question_ids=[qid],
+    )
+
+
+def _merge(pages: dict[str, Page], page: Page) -> None:
+    """Add ``page`` to ``pages``, keeping the first unless the new text is better."""
+    old = pages.get(page.url)
+    if old is None:
+        pages[page.url] = page
+        return
+    old.question_ids = _unique([*old.question_ids, *page.question_ids])
+    if _text_rank(page.text) > _text_rank(old.text):
+        old.text = page.text
+        old.authors = old.authors or page.authors
+        old.published = old.published or page.published
+    old.title = old.title or page.title
+
+
+def _collect(results: dict[str, list[dict]], qids: list[str], is_gold: bool) -> dict[str, Page]:
+    """Deduplicated pages for the given questions' result lists."""
+    pages: dict[str, Page] = {}
+    for qid in qids:
+        for item in results.get(qid, []):
+            _merge(pages, _page_from_item(item, qid, is_gold))
+    return pages
+
+
+def _repair_gold(gold: dict[str, Page], search: dict[str, Page]) -> None:
+    """Fill empty or boilerplate-only gold texts, and missing titles, from search pages."""
+    for url, page in gold.items():
+        other = search.get(url)
+        if other is None:
+            continue
+        if _text_rank(page.text) < 2 and _text_rank(other.text) == 2:
+            page.text = other.text
+            page.authors = page.authors or other.authors
+            page.published = page.published or other.published
+        page.title = page.title or other.title
+
+
+_DATELINE_RE = re.compile(r"^[\w .,()]*\bCNN( Business)?\b\)?\s*[\u2014-]*\s*$")
+
+
+def derive_title(url: str, text: str) -> str:
+    """A title from the URL slug, else the first non-dateline line of the text."""
+    slug = _slug_title(url)
+    if slug:
+        return slug
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not _DATELINE_RE.match(line):
+            return line if len(line) <= 120 else line[:117].rsplit(" ", 1)[0] + "..."
+    return url
+
+
+def _slug_title(url: str) -> str:
+    """Readable title from the last meaningful path segment, or '' if none."""
+    path = urlsplit(url).path
+    for segment in reversed([s for s in path.split("/") if s]):
+        words = re.split(r"[-_]+", unquote(segment).rsplit(".", 1)[0])
+        words = [w for w in words if w]
+        if sum(not w.isdigit() for w in words) >= 2:
+            return " ".join(words).capitalize()
+    return ""
+
+
+def _finalize(pages: Iterable[Page], keep: set[str]) -> list[Page]:
+    """Drop empty pages, restrict question ids to ``keep`` and fill in titles."""
+    result = []
+    for page in pages:
+        page.question_ids = [q for q in page.question_ids if q in keep]
+        if page.text.strip() and page.question_ids:
+            page.title = page.title or derive_title(page.url, page.text)
+            result.append(page)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Public loader and writer
+# ---------------------------------------------------------------------------
+
+
+def load_dataset(
+    folder: Path, *, distractors: bool = False, limit: int | None = None
+) -> EvalCorpus:
+    """Load every weekly release in ``folder`` into an :class:`EvalCorpus`.
+
+    Gold pages are always included; web-search (gcs) pages only with ``distractors``.
+    Pages are deduplicated by normalized URL. A gold page whose text is empty or only
+    ad boilerplate takes the text of a search page at the same URL when there is one
+    (it stays gold), in both modes, so a search page never carries a gold URL.
+    Gold pages without any text are left out. With ``limit``, only the first ``limit``
+    answerable questions (by file name, then line) are kept, with only their pages.
+    """
+    questions: list[Question] = []
+    gold_results: dict[str, list[dict]] = {}
+    gcs_results: dict[str, list[dict]] = {}
+    for week in _weeks(Path(folder)):
+        gold, gcs = _results_by_question(week.gold), _results_by_question(week.gcs)
+        gold_results.update(gold)
+        gcs_results.update(gcs)
+        for number, record in read_jsonl(week.qa):
+            qid = str(record.get("question_id"))
+            question = _parse_question(record, gold.get(qid, []), f"{week.qa}:{number}")
+            if question is not None:
+                questions.append(question)
+    return _assemble(questions, gold_results, gcs_results, distractors, limit)
+
+
+def _assemble(
+    questions: list[Question],
+    gold_results: dict[str, list[dict]],
+    gcs_results: dict[str, list[dict]],
+    distractors: bool,
+    limit: int | None,
+) -> EvalCorpus:
+    """Build pages for ``questions`` and apply ``limit``."""
+    qids = [q.id for q in questions]
+    gold = _collect(gold_results, qids, is_gold=True)
+    search = _collect(gcs_results, qids, is_gold=False)
+    _repair_gold(gold, search)
+    if limit is not None:
+        full = EvalCorpus(questions, list(gold.values()))
+        questions = full.answerable()[: max(limit, 0)]
+    keep = {q.id for q in questions}
+    pages = _finalize(gold.values(), keep)
+    if distractors:
+        extra = (page for url, page in search.items() if url not in gold)
+        pages += _finalize(extra, keep)
+    return EvalCorpus(questions, pages)
+
+
+def write_records(pages: Iterable[Page], path: Path) -> None:
+    """Write pages as JSONL ingest records (url, title, text, publish_date, authors)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for page in pages:
+            record = {
+                "url": page.url,
+                "title": page.title,
+                "text": page.text,
+                "publish_date": page.published,
+                "authors": list(page.authors),
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")

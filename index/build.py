@@ -1,0 +1,329 @@
+"""Incremental index builds: skip what is unchanged, replace what changed, prune what was removed.
+
+Unchanged files are recognised by the hash of their bytes and are not even parsed; unchanged
+articles by their content hash. The embedding model is loaded only when something must be embedded.
+See :mod:`index.store` for the commit protocol that keeps the index consistent under crashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import IndexBusy
+from index.chunking import CHUNKER_VERSION, chunk_article
+from index.embedding import SentenceEmbedder, make_embedder
+from index.models import Article, Chunk
+from index.sources import Problem, SourceFile, discover, read_file
+from index.store import ArticleRecord, IndexMeta, Store, make_client
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+BATCH_CHUNKS = 256
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_written: int = 0
+    articles: int = 0
+    full: bool = False
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "chunks_written": self.chunks_written,
+            "articles": self.articles, "full": self.full, "seconds": round(self.seconds, 3),
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+def chunker_key(settings: Any) -> str:
+    return f"v{CHUNKER_VERSION}:{settings.chunk_chars}:{settings.chunk_overlap}"
+
+
+def chunk_id(article_id: str, content_hash: str, position: int) -> str:
+    return f"{article_id}:{content_hash[:12]}:{position}"
+
+
+def embedding_text(title: str, section: str, text: str) -> str:
+    """What is embedded and searched for a chunk: its text, with the headline and section as context."""
+    return "\n".join(part for part in (title, section, text) if part)
+
+
+@contextlib.contextmanager
+def writer_lock(settings: Any) -> Iterator[None]:
+    """One writer at a time for the embedded store (a Chroma server handles its own writers)."""
+    if settings.chroma_host or settings.chroma_api_key:
+        yield
+        return
+    import fcntl
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "index.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise IndexBusy(
+                "Another newsbot process is updating the index. Wait for it to finish, or run a "
+                "Chroma server (set CHROMA_HOST) so several processes can write at once."
+            ) from error
+        yield
+
+
+class Builder:
+    """One build run. Use :func:`build_index`."""
+
+    def __init__(self, settings: Any, store: Store, embedder: SentenceEmbedder | None, progress: Progress | None):
+        self.settings = settings
+        self.store = store
+        self._embedder = embedder
+        self.progress = progress
+        self.report = BuildReport()
+
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = make_embedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+        return self._embedder
+
+    def run(self, folders: Sequence[Path], full: bool) -> BuildReport:
+        started = time.perf_counter()
+        meta = self.store.meta()
+        generation, fresh = self._target_generation(meta, full)
+        self.report.full = fresh
+        manifest = self.store.manifest(generation)
+        files, problems = discover(folders)
+        self.report.problems.extend(problems)
+        to_index, keep_ids, source_updates = self._compare(files, manifest)
+        pending_ids = {p.article.id for p in to_index}
+        removed = [i for i in manifest if i not in keep_ids and i not in pending_ids]
+        changed = bool(to_index or removed)
+        if changed and not fresh and meta is not None:
+            self.store.write_meta(_replace(meta, dirty=True))
+        self.store.update_sources(generation, source_updates)
+        self._index_articles(generation, to_index, manifest)
+        self._remove(generation, removed, manifest)
+        if changed or fresh or (meta is not None and meta.dirty):
+            self._sweep(generation)
+        self._publish(meta, generation, fresh, changed)
+        self.report.articles = len(self.store.manifest(generation)) if changed or fresh else len(manifest)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    # -- planning ------------------------------------------------------------------------------
+    def _target_generation(self, meta: IndexMeta | None, full: bool) -> tuple[int, bool]:
+        """The generation to write: the live one, or a new one when the model or chunking changed.
+
+        A new generation left behind by a killed full rebuild is resumed, not started over."""
+        existing = self.store.generations()
+        wanted_model, wanted_chunker = self.settings.embedding_model, chunker_key(self.settings)
+        same = meta is not None and meta.embedding_model == wanted_model and meta.chunker == wanted_chunker
+        if meta is not None and same and not full:
+            for stale in existing - {meta.generation}:
+                self.store.drop_generation(stale)
+            return meta.generation, False
+        live = meta.generation if meta else 0
+        leftovers = sorted(g for g in existing if g > live)
+        target = leftovers[-1] if leftovers and not full else max(existing | {live}) + 1
+        for stale in existing - {live, target}:
+            self.store.drop_generation(stale)
+        if full and target in existing:
+            self.store.drop_generation(target)
+        return target, True
+
+    def _compare(
+        self, files: list[SourceFile], manifest: dict[str, ArticleRecord]
+    ) -> tuple[list[_Pending], set[str], list[ArticleRecord]]:
+        by_source: dict[str, list[ArticleRecord]] = {}
+        for record in manifest.values():
+            by_source.setdefault(record.source, []).append(record)
+        to_index: list[_Pending] = []
+        keep: set[str] = set()
+        source_updates: list[ArticleRecord] = []
+        seen: dict[str, str] = {}
+        for source in files:
+            previous = by_source.get(source.key, [])
+            if previous and all(r.source_hash == source.raw_hash for r in previous):
+                keep.update(r.id for r in previous)
+                self.report.unchanged += len(previous)
+                seen.update((r.id, source.key) for r in previous)
+                continue
+            result = read_file(source, self.settings.max_article_bytes)
+            self.report.problems.extend(result.problems)
+            if result.problems and previous:
+                keep.update(r.id for r in previous)  # never lose indexed articles to a broken file
+            for article in result.articles:
+                if article.id in seen:
+                    self.report.problems.append(
+                        Problem(source.key, f"duplicate of an article in {seen[article.id]} ({article.url or article.title}); skipped")
+                    )
+                    continue
+                seen[article.id] = source.key
+                old = manifest.get(article.id)
+                if old is not None and old.content_hash == article.content_hash:
+                    keep.add(article.id)
+                    self.report.unchanged += 1
+                    if old.source_hash != source.raw_hash or old.source != source.key:
+                        source_updates.append(_with_source(old, source))
+                    continue
+                to_index.append(_Pending(article, source.raw_hash))
+        return to_index, keep, source_updates
+
+    # -- writing -------------------------------------------------------------------------------
+    def _index_articles(self, generation: int, pending: list[_Pending], manifest: dict[str, ArticleRecord]) -> None:
+        planned = [(p, chunk_article(p.article, self.settings.chunk_chars, self.settings.chunk_overlap)) for p in pending]
+        total = sum(len(chunks) for _, chunks in planned)
+        done = 0
+        batch: list[tuple[Any, list[Chunk]]] = []
+        size = 0
+        for item in planned:
+            batch.append(item)
+            size += len(item[1])
+            if size >= BATCH_CHUNKS:
+                done += self._write_batch(generation, batch, manifest)
+                batch, size = [], 0
+                self._tick(done, total)
+        if batch:
+            done += self._write_batch(generation, batch, manifest)
+            self._tick(done, total)
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(done, total)
+
+    def _write_batch(self, generation: int, batch: list[tuple[Any, list[Chunk]]], manifest: dict[str, ArticleRecord]) -> int:
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        embed_texts: list[str] = []
+        for pending, chunks in batch:
+            article = pending.article
+            for chunk in chunks:
+                ids.append(chunk_id(article.id, article.content_hash, chunk.position))
+                texts.append(chunk.text)
+                metas.append(_chunk_metadata(article, chunk))
+                embed_texts.append(embedding_text(article.title, chunk.section, chunk.text))
+        present = self.store.existing_chunk_ids(generation, ids)  # resume after a crash
+        todo = [i for i, cid in enumerate(ids) if cid not in present]
+        if todo:
+            vectors = self.embedder.encode([embed_texts[i] for i in todo])
+            self.store.add_chunks(
+                generation, [ids[i] for i in todo], vectors, [texts[i] for i in todo], [metas[i] for i in todo]
+            )
+        rows = [(_record(p.article, p.raw_hash, len(chunks)), p.article.text) for p, chunks in batch]
+        self.store.commit_articles(generation, rows)
+        stale: list[str] = []
+        for pending, _ in batch:
+            old = manifest.get(pending.article.id)
+            if old is None:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
+                stale.extend(chunk_id(old.id, old.content_hash, i) for i in range(old.chunks))
+        self.store.delete_chunks(generation, stale)
+        self.report.chunks_written += len(todo)
+        return len(ids)
+
+    def _remove(self, generation: int, removed: list[str], manifest: dict[str, ArticleRecord]) -> None:
+        self.store.remove_articles(generation, removed)
+        stale = [chunk_id(i, manifest[i].content_hash, n) for i in removed for n in range(manifest[i].chunks)]
+        self.store.delete_chunks(generation, stale)
+        self.report.removed += len(removed)
+
+    def _sweep(self, generation: int) -> None:
+        """Delete chunks that no manifest row vouches for (left by a crash mid-write)."""
+        live = {r.id: r.content_hash for r in self.store.manifest(generation).values()}
+        orphans = [cid for cid, aid, h in self.store.chunk_keys(generation) if live.get(aid) != h]
+        if orphans:
+            log.info("removing %d orphaned chunks", len(orphans))
+            self.store.delete_chunks(generation, orphans)
+
+    def _publish(self, meta: IndexMeta | None, generation: int, fresh: bool, changed: bool) -> None:
+        if not (fresh or changed or (meta and meta.dirty)):
+            return
+        loaded = self._embedder is not None and self._embedder.loaded
+        if loaded:
+            dimension = self.embedder.dimension
+        else:
+            dimension = meta.dimension if meta and not fresh else 0
+        self.store.write_meta(
+            IndexMeta(
+                generation=generation,
+                revision=(meta.revision + 1) if meta else 1,
+                embedding_model=self.settings.embedding_model,
+                dimension=dimension,
+                chunker=chunker_key(self.settings),
+                updated=Store.now(),
+            )
+        )
+        if fresh and meta is not None and meta.generation != generation:
+            self.store.drop_generation(meta.generation)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    article: Article
+    raw_hash: str
+
+
+def _replace(meta: IndexMeta, **changes: Any) -> IndexMeta:
+    from dataclasses import replace
+
+    return replace(meta, **changes)
+
+
+def _with_source(record: ArticleRecord, source: SourceFile) -> ArticleRecord:
+    from dataclasses import replace
+
+    return replace(record, source=source.key, source_hash=source.raw_hash)
+
+
+def _record(article: Article, raw_hash: str, chunks: int) -> ArticleRecord:
+    return ArticleRecord(
+        id=article.id, content_hash=article.content_hash, source=article.source, source_hash=raw_hash,
+        title=article.title, url=article.url or "", published=article.published or "",
+        authors=", ".join(article.authors), chunks=chunks,
+    )
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": article.id, "content_hash": article.content_hash, "position": chunk.position,
+        "start": chunk.start, "end": chunk.end, "section": chunk.section, "kind": chunk.kind,
+        "post_author": chunk.post_author, "post_date": chunk.post_date, "title": article.title,
+        "url": article.url or "", "published": article.published or "", "authors": ", ".join(article.authors),
+        "source": article.source,
+    }
+
+
+def build_index(
+    settings: Any,
+    folders: Sequence[Path] | None = None,
+    *,
+    full: bool = False,
+    store: Store | None = None,
+    embedder: SentenceEmbedder | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Bring the index in line with the article folders; returns what was done."""
+    with writer_lock(settings):
+        store = store or Store(make_client(settings), settings.collection_prefix)
+        folders = list(folders) if folders else list(settings.article_dirs)
+        return Builder(settings, store, embedder, progress).run(folders, full)

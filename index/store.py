@@ -1,0 +1,278 @@
+"""The Chroma store: chunk vectors, the record of indexed articles, and the pointer that commits.
+
+Layout (every collection name starts with the configured prefix):
+
+- ``<prefix>_meta``: one record, ``current``, naming the live generation, the embedding model, the
+  chunker version and a revision number that changes on every commit. Readers poll it.
+- ``<prefix>_g<N>_articles``: one record per indexed article (its cleaned text, metadata and content
+  hash). This is the manifest: a chunk is live only if its article's manifest hash matches its own.
+- ``<prefix>_g<N>_chunks``: the chunk vectors; ids are ``<article id>:<hash prefix>:<position>``.
+
+Writes follow a commit protocol, so a reader never sees a half-built article and a crash at any
+point leaves the previous index answering: chunks of a new version are written first (invisible),
+the manifest row flips to the new hash (the commit), then the old chunks are deleted. A full
+rebuild (new model) fills a new generation and flips the pointer in ``_meta`` last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from bot.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+META_ID = "current"
+_PLACEHOLDER = [0.0]  # manifest rows need a vector; one dimension costs nothing
+_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    generation: int
+    revision: int
+    embedding_model: str
+    dimension: int
+    chunker: str
+    updated: str
+    dirty: bool = False
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    content_hash: str
+    source: str
+    source_hash: str
+    title: str
+    url: str
+    published: str
+    authors: str
+    chunks: int
+
+
+def make_client(settings: Any) -> Any:
+    """A Chroma client for the settings: a server, Chroma Cloud, or the embedded store."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_host:
+            headers = {}
+            if settings.chroma_api_key:
+                headers["x-chroma-token"] = settings.chroma_api_key.get_secret_value()
+            kwargs: dict[str, Any] = {}
+            if settings.chroma_tenant:
+                kwargs["tenant"] = settings.chroma_tenant
+            if settings.chroma_database:
+                kwargs["database"] = settings.chroma_database
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                headers=headers, settings=chroma_settings, **kwargs,
+            )
+        if settings.chroma_api_key:
+            return chromadb.CloudClient(
+                tenant=settings.chroma_tenant, database=settings.chroma_database,
+                api_key=settings.chroma_api_key.get_secret_value(), settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as error:  # chromadb raises several unrelated types for "cannot connect"
+        raise StoreUnavailable(
+            f"Cannot open the Chroma store at {settings.store_location}: {error}. "
+            "Check that the server is running and CHROMA_HOST/CHROMA_PORT are right."
+        ) from error
+
+
+class Store:
+    """Typed access to the collections above. Holds no cached state except collection handles."""
+
+    def __init__(self, client: Any, prefix: str = "newsbot") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._meta_collection: Any = None
+        self._handles: dict[str, Any] = {}
+
+    # -- the pointer ---------------------------------------------------------------------------
+    @property
+    def _meta(self) -> Any:
+        if self._meta_collection is None:
+            self._meta_collection = self.client.get_or_create_collection(
+                f"{self.prefix}_meta", embedding_function=None
+            )
+        return self._meta_collection
+
+    def meta(self) -> IndexMeta | None:
+        got = self._meta.get(ids=[META_ID], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        m = got["metadatas"][0]
+        return IndexMeta(
+            generation=int(m["generation"]), revision=int(m["revision"]),
+            embedding_model=str(m["embedding_model"]), dimension=int(m["dimension"]),
+            chunker=str(m["chunker"]), updated=str(m["updated"]), dirty=bool(m.get("dirty", False)),
+        )
+
+    def write_meta(self, meta: IndexMeta) -> None:
+        record = {
+            "generation": meta.generation, "revision": meta.revision,
+            "embedding_model": meta.embedding_model, "dimension": meta.dimension,
+            "chunker": meta.chunker, "updated": meta.updated, "dirty": meta.dirty,
+        }
+        self._meta.upsert(ids=[META_ID], embeddings=[_PLACEHOLDER], metadatas=[record])
+
+    @staticmethod
+    def now() -> str:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+
+    # -- generations ---------------------------------------------------------------------------
+    def articles(self, generation: int) -> Any:
+        return self._collection(f"{self.prefix}_g{generation}_articles", {"hnsw": {"space": "l2"}})
+
+    def chunks(self, generation: int) -> Any:
+        return self._collection(f"{self.prefix}_g{generation}_chunks", {"hnsw": {"space": "cosine"}})
+
+    def _collection(self, name: str, configuration: dict[str, Any]) -> Any:
+        if name not in self._handles:
+            self._handles[name] = self.client.get_or_create_collection(
+                name, embedding_function=None, configuration=configuration
+            )
+        return self._handles[name]
+
+    def generations(self) -> set[int]:
+        """Every generation that has collections in the store, live or abandoned."""
+        found = set()
+        for collection in self.client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            head = f"{self.prefix}_g"
+            if name.startswith(head) and "_" in name[len(head) :]:
+                number = name[len(head) :].split("_", 1)[0]
+                if number.isdigit():
+                    found.add(int(number))
+        return found
+
+    def drop_generation(self, generation: int) -> None:
+        for kind in ("articles", "chunks"):
+            name = f"{self.prefix}_g{generation}_{kind}"
+            self._handles.pop(name, None)
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # already gone
+                log.debug("collection %s was already gone", name)
+
+    # -- manifest ------------------------------------------------------------------------------
+    def manifest(self, generation: int) -> dict[str, ArticleRecord]:
+        records: dict[str, ArticleRecord] = {}
+        for ids, metadatas, _ in self._pages(self.articles(generation), ["metadatas"]):
+            for article_id, m in zip(ids, metadatas, strict=True):
+                records[article_id] = ArticleRecord(
+                    id=article_id, content_hash=str(m["content_hash"]), source=str(m["source"]),
+                    source_hash=str(m.get("source_hash", "")), title=str(m.get("title", "")),
+                    url=str(m.get("url", "")), published=str(m.get("published", "")),
+                    authors=str(m.get("authors", "")), chunks=int(m.get("chunks", 0)),
+                )
+        return records
+
+    def commit_articles(self, generation: int, rows: Sequence[tuple[ArticleRecord, str]]) -> None:
+        """Upsert manifest rows (record, cleaned text): the moment their new chunks go live."""
+        if not rows:
+            return
+        self.articles(generation).upsert(
+            ids=[r.id for r, _ in rows],
+            embeddings=[_PLACEHOLDER] * len(rows),
+            documents=[text for _, text in rows],
+            metadatas=[_record_metadata(r) for r, _ in rows],
+        )
+
+    def update_sources(self, generation: int, records: Sequence[ArticleRecord]) -> None:
+        """Record a new raw-file hash for articles whose content did not change."""
+        if records:
+            self.articles(generation).update(
+                ids=[r.id for r in records], metadatas=[_record_metadata(r) for r in records]
+            )
+
+    def remove_articles(self, generation: int, ids: Sequence[str]) -> None:
+        if ids:
+            self.articles(generation).delete(ids=list(ids))
+
+    def article_texts(self, generation: int, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        got = self.articles(generation).get(ids=list(ids), include=["documents"])
+        return dict(zip(got["ids"], got["documents"], strict=True))
+
+    # -- chunks --------------------------------------------------------------------------------
+    def existing_chunk_ids(self, generation: int, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return set(self.chunks(generation).get(ids=list(ids), include=[])["ids"])
+
+    def add_chunks(
+        self, generation: int, ids: list[str], vectors: np.ndarray, texts: list[str],
+        metadatas: list[dict[str, Any]],
+    ) -> None:
+        self.chunks(generation).upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+
+    def delete_chunks(self, generation: int, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _PAGE):
+            self.chunks(generation).delete(ids=list(ids[start : start + _PAGE]))
+
+    def chunk_keys(self, generation: int) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article id, content hash) of every stored chunk, live or not."""
+        for ids, metadatas, _ in self._pages(self.chunks(generation), ["metadatas"]):
+            for chunk_id, m in zip(ids, metadatas, strict=True):
+                yield chunk_id, str(m["article_id"]), str(m["content_hash"])
+
+    def all_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """(id, metadata, text) of every stored chunk, page by page."""
+        for ids, metadatas, documents in self._pages(self.chunks(generation), ["metadatas", "documents"]):
+            yield from zip(ids, metadatas, documents, strict=True)
+
+    def query(self, generation: int, vector: np.ndarray, n: int) -> list[tuple[str, float, dict[str, Any], str]]:
+        """Nearest chunks: (id, cosine similarity, metadata, text)."""
+        collection = self.chunks(generation)
+        got = collection.query(
+            query_embeddings=[vector], n_results=n, include=["metadatas", "documents", "distances"]
+        )
+        return [
+            (i, 1.0 - float(d), m, t)
+            for i, d, m, t in zip(
+                got["ids"][0], got["distances"][0], got["metadatas"][0], got["documents"][0], strict=True
+            )
+        ]
+
+    def vectors(self, generation: int, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self.chunks(generation).get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def count_chunks(self, generation: int) -> int:
+        return int(self.chunks(generation).count())
+
+    @staticmethod
+    def _pages(collection: Any, include: list[str]) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            metadatas = got.get("metadatas") or [{}] * len(ids)
+            documents = got.get("documents") or [""] * len(ids)
+            yield ids, metadatas, documents
+            offset += len(ids)
+
+
+def _record_metadata(record: ArticleRecord) -> dict[str, Any]:
+    return {
+        "content_hash": record.content_hash, "source": record.source, "source_hash": record.source_hash,
+        "title": record.title, "url": record.url, "published": record.published,
+        "authors": record.authors, "chunks": record.chunks,
+    }
