@@ -17,8 +17,11 @@ from index.structure import POST_ATTRIBUTION
 
 NOT_FOUND = "The indexed articles do not cover this question."
 # Words that introduce a reason: for "why" questions a sentence that gives one is the better answer.
-_REASON = re.compile(r"\b(because|citing|cited|due to|since|so that|as a result|in order to|over concerns?|"
-                     r"emphasi[sz]ing|saying|argu(?:ed|ing)|reason)\b", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(because|citing|cited|due to|since|so that|as a result|in order to|over concerns?|"
+    r"emphasi[sz]ing|saying|argu(?:ed|ing)|reason)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,17 @@ class _Candidate:
 def citation_for(n: int, hit: Hit, start: int, end: int, text: str) -> Citation:
     m = hit.meta
     return Citation(
-        n=n, article_id=hit.article_id, title=str(m.get("title", "")), url=str(m.get("url") or "") or None,
-        published=str(m.get("published") or "") or None, section=str(m.get("section", "")), quote=text,
-        start=start, end=end, chunk_id=hit.chunk_id, kind=str(m.get("kind", "prose")),
+        n=n,
+        article_id=hit.article_id,
+        title=str(m.get("title", "")),
+        url=str(m.get("url") or "") or None,
+        published=str(m.get("published") or "") or None,
+        section=str(m.get("section", "")),
+        quote=text,
+        start=start,
+        end=end,
+        chunk_id=hit.chunk_id,
+        kind=str(m.get("kind", "prose")),
         post_author=str(m.get("post_author", "")),
     )
 
@@ -104,17 +115,28 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         terms = set(tokenize(question))
         wants_reason = bool(re.match(r"\s*why\b", question, re.IGNORECASE))
-        candidates = sorted(self._candidates(terms, hits, wants_reason), key=lambda c: c.score, reverse=True)
+        candidates = sorted(
+            self._candidates(terms, hits, wants_reason), key=lambda c: c.score, reverse=True
+        )
         best_similarity = max((h.dense for h in hits), default=0.0)
         if not candidates or best_similarity < self.min_relevance or candidates[0].overlap == 0:
-            closest = [citation_for(i + 1, h, h.start, h.start + len(h.text), h.text) for i, h in enumerate(hits[:3])]
+            closest = [
+                citation_for(i + 1, h, h.start, h.start + len(h.text), h.text)
+                for i, h in enumerate(hits[:3])
+            ]
             return Answer(question, NOT_FOUND, False, passages=closest, answerer=self.name)
         chosen = self._choose(candidates)
-        citations = [citation_for(i + 1, c.hit, c.start, c.end, c.text) for i, c in enumerate(chosen)]
-        text = " ".join(_sentence_with_marker(c, cite) for c, cite in zip(chosen, citations, strict=True))
+        citations = [
+            citation_for(i + 1, c.hit, c.start, c.end, c.text) for i, c in enumerate(chosen)
+        ]
+        text = " ".join(
+            _sentence_with_marker(c, cite) for c, cite in zip(chosen, citations, strict=True)
+        )
         return Answer(question, text, True, citations=citations, answerer=self.name)
 
-    def _candidates(self, terms: set[str], hits: list[Hit], wants_reason: bool = False) -> list[_Candidate]:
+    def _candidates(
+        self, terms: set[str], hits: list[Hit], wants_reason: bool = False
+    ) -> list[_Candidate]:
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
         out = []
@@ -128,7 +150,9 @@ class ExtractiveAnswerer:
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
                 if wants_reason and _REASON.search(sentence):
                     score += 0.25
-                out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, sentence, score, overlap))
+                out.append(
+                    _Candidate(rank, hit, hit.start + a, hit.start + b, sentence, score, overlap)
+                )
         return out
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:

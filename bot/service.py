@@ -29,7 +29,9 @@ def clean_question(question: str, max_chars: int) -> str:
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = " ".join(text.split())
     if not text:
-        raise InvalidQuestion("The question is empty. Type a question, for example: newsbot ask \"What happened?\"")
+        raise InvalidQuestion(
+            'The question is empty. Type a question, for example: newsbot ask "What happened?"'
+        )
     if len(text) > max_chars:
         raise InvalidQuestion(
             f"The question is {len(text):,} characters long; the limit is {max_chars:,}. "
@@ -57,23 +59,31 @@ class AnswerService:
         return answer
 
     def status(self) -> dict[str, Any]:
-        store = self.searcher.store
-        meta = store.meta()
-        info: dict[str, Any] = {
-            "store": self.settings.store_location,
-            "embedding_model": self.settings.embedding_model,
-            "articles": 0,
-            "chunks": 0,
-        }
-        if meta is not None:
-            info.update(
-                articles=len(store.manifest(meta.generation)),
-                chunks=store.count_chunks(meta.generation),
-                embedding_model=meta.embedding_model,
-                revision=meta.revision,
-                updated=meta.updated,
-            )
-        return info
+        return status_of(self.settings, self.searcher.store)
+
+
+def status_of(settings: Any, store: Store) -> dict[str, Any]:
+    """What is indexed, without loading any model. Never includes secrets."""
+    meta = store.meta()
+    info: dict[str, Any] = {
+        "store": settings.store_location,
+        "embedding_model": settings.embedding_model,
+        "articles": 0,
+        "chunks": 0,
+        "newest_article": None,
+    }
+    if meta is not None:
+        manifest = store.manifest(meta.generation)
+        dates = [r.published for r in manifest.values() if r.published]
+        info.update(
+            articles=len(manifest),
+            chunks=store.count_chunks(meta.generation),
+            embedding_model=meta.embedding_model,
+            newest_article=max(dates) if dates else None,
+            revision=meta.revision,
+            updated=meta.updated,
+        )
+    return info
 
 
 def build_store(settings: Any) -> Store:
@@ -81,12 +91,18 @@ def build_store(settings: Any) -> Store:
 
 
 def build_embedder(settings: Any) -> SentenceEmbedder:
-    return make_embedder(settings.embedding_model, settings.embedding_device, settings.embedding_batch_size)
+    return make_embedder(
+        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
+    )
 
 
-def build_service(settings: Any, store: Store | None = None, embedder: SentenceEmbedder | None = None) -> AnswerService:
+def build_service(
+    settings: Any, store: Store | None = None, embedder: SentenceEmbedder | None = None
+) -> AnswerService:
     """Wire the store, the embedder, hybrid search and the answerer from the settings."""
     store = store or build_store(settings)
     searcher = HybridSearcher(store, embedder or build_embedder(settings), settings)
-    answerer = ExtractiveAnswerer(settings.min_relevance, settings.max_answer_sentences, idf=searcher.idf)
+    answerer = ExtractiveAnswerer(
+        settings.min_relevance, settings.max_answer_sentences, idf=searcher.idf
+    )
     return AnswerService(settings, searcher, answerer)

@@ -39,10 +39,18 @@ class Settings(BaseSettings):
     max_answer_sentences: int = 3
 
     # Store: embedded (default) or a Chroma server / Chroma Cloud
-    chroma_host: str | None = Field(None, validation_alias=AliasChoices("CHROMA_HOST", "NEWSBOT_CHROMA_HOST"))
-    chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "NEWSBOT_CHROMA_PORT"))
-    chroma_ssl: bool = Field(False, validation_alias=AliasChoices("CHROMA_SSL", "NEWSBOT_CHROMA_SSL"))
-    chroma_tenant: str | None = Field(None, validation_alias=AliasChoices("CHROMA_TENANT", "NEWSBOT_CHROMA_TENANT"))
+    chroma_host: str | None = Field(
+        None, validation_alias=AliasChoices("CHROMA_HOST", "NEWSBOT_CHROMA_HOST")
+    )
+    chroma_port: int = Field(
+        8000, validation_alias=AliasChoices("CHROMA_PORT", "NEWSBOT_CHROMA_PORT")
+    )
+    chroma_ssl: bool = Field(
+        False, validation_alias=AliasChoices("CHROMA_SSL", "NEWSBOT_CHROMA_SSL")
+    )
+    chroma_tenant: str | None = Field(
+        None, validation_alias=AliasChoices("CHROMA_TENANT", "NEWSBOT_CHROMA_TENANT")
+    )
     chroma_database: str | None = Field(
         None, validation_alias=AliasChoices("CHROMA_DATABASE", "NEWSBOT_CHROMA_DATABASE")
     )

@@ -46,9 +46,14 @@ class BuildReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "added": self.added, "updated": self.updated, "removed": self.removed,
-            "unchanged": self.unchanged, "chunks_written": self.chunks_written,
-            "articles": self.articles, "full": self.full, "seconds": round(self.seconds, 3),
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "chunks_written": self.chunks_written,
+            "articles": self.articles,
+            "full": self.full,
+            "seconds": round(self.seconds, 3),
             "problems": [str(p) for p in self.problems],
         }
 
@@ -89,7 +94,13 @@ def writer_lock(settings: Any) -> Iterator[None]:
 class Builder:
     """One build run. Use :func:`build_index`."""
 
-    def __init__(self, settings: Any, store: Store, embedder: SentenceEmbedder | None, progress: Progress | None):
+    def __init__(
+        self,
+        settings: Any,
+        store: Store,
+        embedder: SentenceEmbedder | None,
+        progress: Progress | None,
+    ):
         self.settings = settings
         self.store = store
         self._embedder = embedder
@@ -100,7 +111,9 @@ class Builder:
     def embedder(self) -> SentenceEmbedder:
         if self._embedder is None:
             s = self.settings
-            self._embedder = make_embedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+            self._embedder = make_embedder(
+                s.embedding_model, s.embedding_device, s.embedding_batch_size
+            )
         return self._embedder
 
     def run(self, folders: Sequence[Path], full: bool) -> BuildReport:
@@ -123,7 +136,9 @@ class Builder:
         if changed or fresh or (meta is not None and meta.dirty):
             self._sweep(generation)
         self._publish(meta, generation, fresh, changed)
-        self.report.articles = len(self.store.manifest(generation)) if changed or fresh else len(manifest)
+        self.report.articles = (
+            len(self.store.manifest(generation)) if changed or fresh else len(manifest)
+        )
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -134,7 +149,11 @@ class Builder:
         A new generation left behind by a killed full rebuild is resumed, not started over."""
         existing = self.store.generations()
         wanted_model, wanted_chunker = self.settings.embedding_model, chunker_key(self.settings)
-        same = meta is not None and meta.embedding_model == wanted_model and meta.chunker == wanted_chunker
+        same = (
+            meta is not None
+            and meta.embedding_model == wanted_model
+            and meta.chunker == wanted_chunker
+        )
         if meta is not None and same and not full:
             for stale in existing - {meta.generation}:
                 self.store.drop_generation(stale)
@@ -172,7 +191,10 @@ class Builder:
             for article in result.articles:
                 if article.id in seen:
                     self.report.problems.append(
-                        Problem(source.key, f"duplicate of an article in {seen[article.id]} ({article.url or article.title}); skipped")
+                        Problem(
+                            source.key,
+                            f"duplicate of an article in {seen[article.id]} ({article.url or article.title}); skipped",
+                        )
                     )
                     continue
                 seen[article.id] = source.key
@@ -187,8 +209,13 @@ class Builder:
         return to_index, keep, source_updates
 
     # -- writing -------------------------------------------------------------------------------
-    def _index_articles(self, generation: int, pending: list[_Pending], manifest: dict[str, ArticleRecord]) -> None:
-        planned = [(p, chunk_article(p.article, self.settings.chunk_chars, self.settings.chunk_overlap)) for p in pending]
+    def _index_articles(
+        self, generation: int, pending: list[_Pending], manifest: dict[str, ArticleRecord]
+    ) -> None:
+        planned = [
+            (p, chunk_article(p.article, self.settings.chunk_chars, self.settings.chunk_overlap))
+            for p in pending
+        ]
         total = sum(len(chunks) for _, chunks in planned)
         done = 0
         batch: list[tuple[Any, list[Chunk]]] = []
@@ -208,7 +235,12 @@ class Builder:
         if self.progress:
             self.progress(done, total)
 
-    def _write_batch(self, generation: int, batch: list[tuple[Any, list[Chunk]]], manifest: dict[str, ArticleRecord]) -> int:
+    def _write_batch(
+        self,
+        generation: int,
+        batch: list[tuple[Any, list[Chunk]]],
+        manifest: dict[str, ArticleRecord],
+    ) -> int:
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
@@ -225,9 +257,15 @@ class Builder:
         if todo:
             vectors = self.embedder.encode([embed_texts[i] for i in todo])
             self.store.add_chunks(
-                generation, [ids[i] for i in todo], vectors, [texts[i] for i in todo], [metas[i] for i in todo]
+                generation,
+                [ids[i] for i in todo],
+                vectors,
+                [texts[i] for i in todo],
+                [metas[i] for i in todo],
             )
-        rows = [(_record(p.article, p.raw_hash, len(chunks)), p.article.text) for p, chunks in batch]
+        rows = [
+            (_record(p.article, p.raw_hash, len(chunks)), p.article.text) for p, chunks in batch
+        ]
         self.store.commit_articles(generation, rows)
         stale: list[str] = []
         for pending, _ in batch:
@@ -241,9 +279,15 @@ class Builder:
         self.report.chunks_written += len(todo)
         return len(ids)
 
-    def _remove(self, generation: int, removed: list[str], manifest: dict[str, ArticleRecord]) -> None:
+    def _remove(
+        self, generation: int, removed: list[str], manifest: dict[str, ArticleRecord]
+    ) -> None:
         self.store.remove_articles(generation, removed)
-        stale = [chunk_id(i, manifest[i].content_hash, n) for i in removed for n in range(manifest[i].chunks)]
+        stale = [
+            chunk_id(i, manifest[i].content_hash, n)
+            for i in removed
+            for n in range(manifest[i].chunks)
+        ]
         self.store.delete_chunks(generation, stale)
         self.report.removed += len(removed)
 
@@ -258,11 +302,9 @@ class Builder:
     def _publish(self, meta: IndexMeta | None, generation: int, fresh: bool, changed: bool) -> None:
         if not (fresh or changed or (meta and meta.dirty)):
             return
-        loaded = self._embedder is not None and self._embedder.loaded
-        if loaded:
-            dimension = self.embedder.dimension
-        else:
-            dimension = meta.dimension if meta and not fresh else 0
+        dimension = meta.dimension if meta and not fresh else 0
+        if self._embedder is not None and self._embedder.loaded:
+            dimension = self._embedder.dimension
         self.store.write_meta(
             IndexMeta(
                 generation=generation,
@@ -297,18 +339,33 @@ def _with_source(record: ArticleRecord, source: SourceFile) -> ArticleRecord:
 
 def _record(article: Article, raw_hash: str, chunks: int) -> ArticleRecord:
     return ArticleRecord(
-        id=article.id, content_hash=article.content_hash, source=article.source, source_hash=raw_hash,
-        title=article.title, url=article.url or "", published=article.published or "",
-        authors=", ".join(article.authors), chunks=chunks,
+        id=article.id,
+        content_hash=article.content_hash,
+        source=article.source,
+        source_hash=raw_hash,
+        title=article.title,
+        url=article.url or "",
+        published=article.published or "",
+        authors=", ".join(article.authors),
+        chunks=chunks,
     )
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     return {
-        "article_id": article.id, "content_hash": article.content_hash, "position": chunk.position,
-        "start": chunk.start, "end": chunk.end, "section": chunk.section, "kind": chunk.kind,
-        "post_author": chunk.post_author, "post_date": chunk.post_date, "title": article.title,
-        "url": article.url or "", "published": article.published or "", "authors": ", ".join(article.authors),
+        "article_id": article.id,
+        "content_hash": article.content_hash,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        "section": chunk.section,
+        "kind": chunk.kind,
+        "post_author": chunk.post_author,
+        "post_date": chunk.post_date,
+        "title": article.title,
+        "url": article.url or "",
+        "published": article.published or "",
+        "authors": ", ".join(article.authors),
         "source": article.source,
     }
 

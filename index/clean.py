@@ -18,7 +18,11 @@ import ftfy
 # UTF-8 sequence that survived when the C1 bytes (0x80-0x9F) were lost.
 _CONT = "".join(
     sorted(
-        {bytes([b]).decode(codec, errors="ignore") for b in range(0xA0, 0xC0) for codec in ("iso8859_2", "cp1250")}
+        {
+            bytes([b]).decode(codec, errors="ignore")
+            for b in range(0xA0, 0xC0)
+            for codec in ("iso8859_2", "cp1250")
+        }
         - {"", " ", "\xa0"}
     )
 )
@@ -27,7 +31,10 @@ _CONT_CLASS = "[" + re.escape(_CONT) + "]"
 # 4-byte sequences (emoji, flags): F0 -> "đ", then the survivors of three continuation bytes.
 _EMOJI_RESIDUE = re.compile(rf"(?:đ{_CONT_CLASS}{{1,3}})+[ \t]?")
 # "â" + the survivor of E2 80 xx, when the last byte survived.
-_E280 = {bytes([b]).decode("iso8859_2"): bytes([0xE2, 0x80, b]).decode("utf-8") for b in range(0xA0, 0xC0)}
+_E280 = {
+    bytes([b]).decode("iso8859_2"): bytes([0xE2, 0x80, b]).decode("utf-8")
+    for b in range(0xA0, 0xC0)
+}
 _E280_RESIDUE = re.compile("â([" + re.escape("".join(_E280)) + "])")
 # Latin-1 range characters C2 xx where C2 -> "Â" and xx survived.
 _C2 = {bytes([b]).decode("iso8859_2"): bytes([0xC2, b]).decode("utf-8") for b in range(0xA1, 0xC0)}
@@ -40,7 +47,9 @@ _ELLIPSIS_RESIDUE = re.compile(r"(?<=\w)⌠")
 _MIDDOT_RESIDUE = re.compile(r"(?<=\d [AP]M) ¡ |(?<=\d) ¡ (?=[A-Z][a-z]{2} \d)")
 
 # Links that tweets embed: truncated shorteners and picture links are never prose.
-SOCIAL_LINK = re.compile(r"\s*(?:https?://t\.co/\S*|pic\.twitter\.com/\S*|https?://pic\.x\.com/\S*)")
+SOCIAL_LINK = re.compile(
+    r"\s*(?:https?://t\.co/\S*|pic\.twitter\.com/\S*|https?://pic\.x\.com/\S*)"
+)
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +58,19 @@ class SentenceEmbedder(Embeddings):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model_path(self.name)
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         log.info("loading embedding model %s", path)
         try:
             return SentenceTransformer(path, device=self.device)
         except (OSError, ValueError) as error:
-            hint = "a folder that holds a sentence-transformers model" if not Path(path).exists() else path
+            hint = (
+                "a folder that holds a sentence-transformers model"
+                if not Path(path).exists()
+                else path
+            )
             raise ModelNotFound(
                 f"Cannot load the embedding model {self.name!r} offline. Set NEWSBOT_EMBEDDING_MODEL "
                 f"to {hint}, or leave it unset for the packaged all-MiniLM-L6-v2."
@@ -75,7 +83,10 @@ class SentenceEmbedder(Embeddings):
     @property
     def dimension(self) -> int:
         model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        getter = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         return int(getter())
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -83,7 +94,10 @@ class SentenceEmbedder(Embeddings):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
@@ -95,6 +109,9 @@ class SentenceEmbedder(Embeddings):
         return self.encode([text])[0].tolist()
 
 
+@lru_cache(maxsize=4)
 def make_embedder(name: str, device: str = "cpu", batch_size: int = 64) -> SentenceEmbedder:
-    """Factory keyed by the model setting: a packaged alias, a hub name cached locally, or a path."""
+    """Factory keyed by the model setting: a packaged alias, a hub name cached locally, or a path.
+
+    One instance per model in a process, so the REPL, the bot and the indexer share the weights."""
     return SentenceEmbedder(name, device=device, batch_size=batch_size)

@@ -25,7 +25,9 @@ class Article:
     @property
     def content_hash(self) -> str:
         """Changes whenever anything that ends up in the index changes."""
-        meta = "\x1f".join([self.title, self.url or "", self.published or "", ",".join(self.authors)])
+        meta = "\x1f".join(
+            [self.title, self.url or "", self.published or "", ",".join(self.authors)]
+        )
         return sha256(meta + "\x1e" + self.text)
 
 

@@ -11,10 +11,10 @@ import logging
 import math
 import re
 import threading
-from functools import lru_cache
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -102,12 +102,17 @@ class HybridSearcher:
     def snapshot(self) -> _Snapshot:
         meta = self.store.meta()
         if meta is None or meta.dimension == 0:
-            raise IndexEmpty("Nothing is indexed yet. Run `newsbot index` to index the articles in your folders.")
+            raise IndexEmpty(
+                "Nothing is indexed yet. Run `newsbot index` to index the articles in your folders."
+            )
         with self._lock:
             current = self._snapshot
-            if current is None or (current.meta.generation, current.meta.revision) != (meta.generation, meta.revision):
-                self._snapshot = self._load(meta)
-            return self._snapshot
+            if current is None or (current.meta.generation, current.meta.revision) != (
+                meta.generation,
+                meta.revision,
+            ):
+                current = self._snapshot = self._load(meta)
+            return current
 
     def _load(self, meta: IndexMeta) -> _Snapshot:
         started = time.perf_counter()
@@ -119,13 +124,20 @@ class HybridSearcher:
             if live.get(str(m["article_id"])) != m["content_hash"]:
                 continue
             ids.append(chunk_id)
-            corpus.append(tokenize(embedding_text(str(m.get("title", "")), str(m.get("section", "")), text)))
+            corpus.append(
+                tokenize(embedding_text(str(m.get("title", "")), str(m.get("section", "")), text))
+            )
             chunk_meta[chunk_id] = (m, text)
         document_frequency: Counter[str] = Counter()
         for tokens in corpus:
             document_frequency.update(set(tokens))
         bm25 = _bm25(corpus)
-        log.info("loaded %d live chunks (revision %d) in %.2fs", len(ids), meta.revision, time.perf_counter() - started)
+        log.info(
+            "loaded %d live chunks (revision %d) in %.2fs",
+            len(ids),
+            meta.revision,
+            time.perf_counter() - started,
+        )
         return _Snapshot(meta, live, bm25, ids, chunk_meta, document_frequency)
 
     def idf(self, token: str) -> float:
@@ -153,7 +165,9 @@ class HybridSearcher:
         clock = time.perf_counter()
         dense = [
             Hit(cid, text, m, dense=sim)
-            for cid, sim, m, text in self.store.query(snap.meta.generation, vector, min(n + 10, max(1, len(snap.bm25_ids))))
+            for cid, sim, m, text in self.store.query(
+                snap.meta.generation, vector, min(n + 10, max(1, len(snap.bm25_ids)))
+            )
             if snap.live.get(str(m["article_id"])) == m["content_hash"]
         ][:n]
         timings["dense"] = time.perf_counter() - clock
@@ -185,7 +199,9 @@ class HybridSearcher:
             hits.append(Hit(chunk_id, text, m))
         return hits
 
-    def _fuse(self, dense: list[Hit], sparse: list[Hit], vector: np.ndarray, snap: _Snapshot) -> list[Hit]:
+    def _fuse(
+        self, dense: list[Hit], sparse: list[Hit], vector: np.ndarray, snap: _Snapshot
+    ) -> list[Hit]:
         """Reciprocal rank fusion of the two rankings."""
         rrf_k = self.settings.rrf_k
         by_id: dict[str, Hit] = {}

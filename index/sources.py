@@ -61,7 +61,9 @@ def discover(folders: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
             problems.append(Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS"))
             continue
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if path.suffix.lower() not in SUFFIXES or any(part.startswith(".") for part in path.parts):
+            if path.suffix.lower() not in SUFFIXES or any(
+                part.startswith(".") for part in path.parts
+            ):
                 continue
             key = f"{folder.resolve().name}/{path.relative_to(folder).as_posix()}"
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -78,18 +80,25 @@ def read_file(source: SourceFile, max_bytes: int = 20_000_000) -> ReadResult:
         return result
     if size > max_bytes:
         result.problems.append(
-            Problem(source.key, f"file is {size:,} bytes, over the {max_bytes:,} limit "
-                    "(NEWSBOT_MAX_ARTICLE_BYTES); split it or raise the limit")
+            Problem(
+                source.key,
+                f"file is {size:,} bytes, over the {max_bytes:,} limit "
+                "(NEWSBOT_MAX_ARTICLE_BYTES); split it or raise the limit",
+            )
         )
         return result
     raw = source.path.read_bytes()
     if b"\x00" in raw[:8192]:
-        result.problems.append(Problem(source.key, "binary file, not an article; remove it from the folder"))
+        result.problems.append(
+            Problem(source.key, "binary file, not an article; remove it from the folder")
+        )
         return result
     text = _decode(raw, source.key, result.problems)
     suffix = source.path.suffix.lower()
     if suffix == ".jsonl":
-        records: Iterator[tuple[int | None, Any]] = _jsonl_records(text, source.key, result.problems)
+        records: Iterator[tuple[int | None, Any]] = _jsonl_records(
+            text, source.key, result.problems
+        )
     elif suffix == ".json":
         records = _json_records(text, source.key, result.problems)
     elif suffix in {".html", ".htm"}:
@@ -111,11 +120,15 @@ def _decode(raw: bytes, key: str, problems: list[Problem]) -> str:
 
         best = from_bytes(raw).best()
         encoding = best.encoding if best else "cp1252"
-        problems.append(Problem(key, f"not UTF-8; read as {encoding}. Save it as UTF-8 to be sure", None))
+        problems.append(
+            Problem(key, f"not UTF-8; read as {encoding}. Save it as UTF-8 to be sure", None)
+        )
         return str(best) if best else raw.decode("cp1252", errors="replace")
 
 
-def _jsonl_records(text: str, key: str, problems: list[Problem]) -> Iterator[tuple[int | None, Any]]:
+def _jsonl_records(
+    text: str, key: str, problems: list[Problem]
+) -> Iterator[tuple[int | None, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -147,7 +160,9 @@ def _text_record(text: str, markdown: bool) -> dict[str, Any]:
 def _html_record(html: str) -> dict[str, Any]:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, favor_precision=True)
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, favor_precision=True
+    )
     if doc is None:
         return {}
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
@@ -156,10 +171,18 @@ def _html_record(html: str) -> dict[str, Any]:
     if title and text.startswith(title):
         text = text[len(title) :].lstrip("\n")
     authors = [a.strip() for a in re.split(r";|,| and ", data.get("author") or "") if a.strip()]
-    return {"title": title, "text": text, "url": data.get("url"), "publish_date": data.get("date"), "authors": authors}
+    return {
+        "title": title,
+        "text": text,
+        "url": data.get("url"),
+        "publish_date": data.get("date"),
+        "authors": authors,
+    }
 
 
-def _to_article(record: Any, key: str, index: int, line: int | None, problems: list[Problem]) -> Article | None:
+def _to_article(
+    record: Any, key: str, index: int, line: int | None, problems: list[Problem]
+) -> Article | None:
     if not isinstance(record, dict):
         problems.append(Problem(key, "record is not a JSON object; skipped", line))
         return None
@@ -181,7 +204,9 @@ def _to_article(record: Any, key: str, index: int, line: int | None, problems: l
         text=body,
         source=key,
         url=url,
-        published=parse_date(record.get("publish_date") or record.get("published") or record.get("date")),
+        published=parse_date(
+            record.get("publish_date") or record.get("published") or record.get("date")
+        ),
         authors=tuple(str(a).strip() for a in authors if str(a).strip()),
     )
 

@@ -74,13 +74,19 @@ def make_client(settings: Any) -> Any:
             if settings.chroma_database:
                 kwargs["database"] = settings.chroma_database
             return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
-                headers=headers, settings=chroma_settings, **kwargs,
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+                **kwargs,
             )
         if settings.chroma_api_key:
             return chromadb.CloudClient(
-                tenant=settings.chroma_tenant, database=settings.chroma_database,
-                api_key=settings.chroma_api_key.get_secret_value(), settings=chroma_settings,
+                tenant=settings.chroma_tenant,
+                database=settings.chroma_database,
+                api_key=settings.chroma_api_key.get_secret_value(),
+                settings=chroma_settings,
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
@@ -116,16 +122,24 @@ class Store:
             return None
         m = got["metadatas"][0]
         return IndexMeta(
-            generation=int(m["generation"]), revision=int(m["revision"]),
-            embedding_model=str(m["embedding_model"]), dimension=int(m["dimension"]),
-            chunker=str(m["chunker"]), updated=str(m["updated"]), dirty=bool(m.get("dirty", False)),
+            generation=int(m["generation"]),
+            revision=int(m["revision"]),
+            embedding_model=str(m["embedding_model"]),
+            dimension=int(m["dimension"]),
+            chunker=str(m["chunker"]),
+            updated=str(m["updated"]),
+            dirty=bool(m.get("dirty", False)),
         )
 
     def write_meta(self, meta: IndexMeta) -> None:
         record = {
-            "generation": meta.generation, "revision": meta.revision,
-            "embedding_model": meta.embedding_model, "dimension": meta.dimension,
-            "chunker": meta.chunker, "updated": meta.updated, "dirty": meta.dirty,
+            "generation": meta.generation,
+            "revision": meta.revision,
+            "embedding_model": meta.embedding_model,
+            "dimension": meta.dimension,
+            "chunker": meta.chunker,
+            "updated": meta.updated,
+            "dirty": meta.dirty,
         }
         self._meta.upsert(ids=[META_ID], embeddings=[_PLACEHOLDER], metadatas=[record])
 
@@ -138,7 +152,9 @@ class Store:
         return self._collection(f"{self.prefix}_g{generation}_articles", {"hnsw": {"space": "l2"}})
 
     def chunks(self, generation: int) -> Any:
-        return self._collection(f"{self.prefix}_g{generation}_chunks", {"hnsw": {"space": "cosine"}})
+        return self._collection(
+            f"{self.prefix}_g{generation}_chunks", {"hnsw": {"space": "cosine"}}
+        )
 
     def _collection(self, name: str, configuration: dict[str, Any]) -> Any:
         if name not in self._handles:
@@ -174,10 +190,15 @@ class Store:
         for ids, metadatas, _ in self._pages(self.articles(generation), ["metadatas"]):
             for article_id, m in zip(ids, metadatas, strict=True):
                 records[article_id] = ArticleRecord(
-                    id=article_id, content_hash=str(m["content_hash"]), source=str(m["source"]),
-                    source_hash=str(m.get("source_hash", "")), title=str(m.get("title", "")),
-                    url=str(m.get("url", "")), published=str(m.get("published", "")),
-                    authors=str(m.get("authors", "")), chunks=int(m.get("chunks", 0)),
+                    id=article_id,
+                    content_hash=str(m["content_hash"]),
+                    source=str(m["source"]),
+                    source_hash=str(m.get("source_hash", "")),
+                    title=str(m.get("title", "")),
+                    url=str(m.get("url", "")),
+                    published=str(m.get("published", "")),
+                    authors=str(m.get("authors", "")),
+                    chunks=int(m.get("chunks", 0)),
                 )
         return records
 
@@ -216,10 +237,16 @@ class Store:
         return set(self.chunks(generation).get(ids=list(ids), include=[])["ids"])
 
     def add_chunks(
-        self, generation: int, ids: list[str], vectors: np.ndarray, texts: list[str],
+        self,
+        generation: int,
+        ids: list[str],
+        vectors: np.ndarray,
+        texts: list[str],
         metadatas: list[dict[str, Any]],
     ) -> None:
-        self.chunks(generation).upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+        self.chunks(generation).upsert(
+            ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas
+        )
 
     def delete_chunks(self, generation: int, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _PAGE):
@@ -233,10 +260,14 @@ class Store:
 
     def all_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
         """(id, metadata, text) of every stored chunk, page by page."""
-        for ids, metadatas, documents in self._pages(self.chunks(generation), ["metadatas", "documents"]):
+        for ids, metadatas, documents in self._pages(
+            self.chunks(generation), ["metadatas", "documents"]
+        ):
             yield from zip(ids, metadatas, documents, strict=True)
 
-    def query(self, generation: int, vector: np.ndarray, n: int) -> list[tuple[str, float, dict[str, Any], str]]:
+    def query(
+        self, generation: int, vector: np.ndarray, n: int
+    ) -> list[tuple[str, float, dict[str, Any], str]]:
         """Nearest chunks: (id, cosine similarity, metadata, text)."""
         collection = self.chunks(generation)
         got = collection.query(
@@ -245,19 +276,28 @@ class Store:
         return [
             (i, 1.0 - float(d), m, t)
             for i, d, m, t in zip(
-                got["ids"][0], got["distances"][0], got["metadatas"][0], got["documents"][0], strict=True
+                got["ids"][0],
+                got["distances"][0],
+                got["metadatas"][0],
+                got["documents"][0],
+                strict=True,
             )
         ]
 
     def vectors(self, generation: int, ids: Sequence[str]) -> dict[str, np.ndarray]:
         got = self.chunks(generation).get(ids=list(ids), include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def count_chunks(self, generation: int) -> int:
         return int(self.chunks(generation).count())
 
     @staticmethod
-    def _pages(collection: Any, include: list[str]) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+    def _pages(
+        collection: Any, include: list[str]
+    ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
         offset = 0
         while True:
             got = collection.get(include=include, limit=_PAGE, offset=offset)
@@ -272,7 +312,12 @@ class Store:
 
 def _record_metadata(record: ArticleRecord) -> dict[str, Any]:
     return {
-        "content_hash": record.content_hash, "source": record.source, "source_hash": record.source_hash,
-        "title": record.title, "url": record.url, "published": record.published,
-        "authors": record.authors, "chunks": record.chunks,
+        "content_hash": record.content_hash,
+        "source": record.source,
+        "source_hash": record.source_hash,
+        "title": record.title,
+        "url": record.url,
+        "published": record.published,
+        "authors": record.authors,
+        "chunks": record.chunks,
     }

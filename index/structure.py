@@ -31,7 +31,7 @@ def _is_heading(line: str, next_line: str | None) -> bool:
     words = line.split()
     if not words or len(words) > 10 or len(line) > 80 or next_line is None:
         return False
-    if line[-1] in ".!?:;,\"”’)" or _LIST_ITEM.match(line) or not line[0].isupper():
+    if line[-1] in '.!?:;,"”’)' or _LIST_ITEM.match(line) or not line[0].isupper():
         return False
     capitalised = sum(1 for w in words if w[0].isupper() or not w[0].isalpha())
     return capitalised >= max(1, len(words) // 2) and len(next_line) > len(line)

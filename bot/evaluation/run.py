@@ -1,0 +1,358 @@
+"""Run the RealTime QA benchmark end to end through the real index and answer service.
+
+:func:`run_eval` loads a split with :func:`~bot.evaluation.dataset.load_dataset`, indexes its pages
+(gold articles, plus web-search distractors on request) into a cached index, asks every answerable
+question with the question sentence alone, and scores retrieval, answers and refusals.
+
+Retrieval is measured per method over the same live chunks, in the same run: the top ``k`` chunks
+of hybrid search (what the service searches), of dense search alone and of BM25 alone are mapped
+to their articles (by normalized URL), repeats collapsed in rank order, and the rank of the first
+gold article gives recall@1/5/10 and MRR@10.
+
+The index is cached under ``cache_dir/<key>`` where the key hashes the corpus JSONL, the chunker
+settings and the embedding model, so a second run over the same corpus skips all embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.answer import Answer
+from bot.errors import InvalidQuestion
+from bot.evaluation.dataset import EvalCorpus, Question, load_dataset, normalize_url, write_records
+from bot.evaluation.scoring import answer_hit, best_choice, retrieval_metrics
+from bot.service import (
+    AnswerService,
+    build_embedder,
+    build_service,
+    build_store,
+    clean_question,
+)
+from bot.settings import Settings
+from index.build import build_index, chunker_key
+from index.search import Hit
+
+ProgressFn = Callable[[str, int, int], None]
+
+CORPUS_FOLDER = "realtimeqa-corpus"
+CORPUS_FILE = "corpus.jsonl"
+DEFAULT_REFUSAL_QUESTIONS = 50
+ANSWER_HIT_DEPTH = 5
+_MARKER = re.compile(r"\[(\d+)\]")
+RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10")
+
+
+def cache_key(corpus_bytes: bytes, settings: Settings) -> str:
+    """sha256 of the corpus JSONL, the chunker settings and the embedding model."""
+    digest = hashlib.sha256()
+    for part in (corpus_bytes, chunker_key(settings).encode(), settings.embedding_model.encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def run_eval(
+    dataset_dir: Path,
+    *,
+    settings: Settings,
+    distractors: bool = False,
+    limit: int | None = None,
+    cache_dir: Path | None = None,
+    k: int = 10,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Index a RealTime QA split, ask its questions through the answer service and score them.
+
+    ``limit`` keeps the first ``limit`` answerable questions (and only their pages) and caps the
+    refusal set at ``limit`` questions (else 50). ``progress(stage, done, total)`` is called
+    with the stages ``"index"``, ``"questions"`` and ``"refusal"``.
+    """
+    dataset_dir = Path(dataset_dir)
+    corpus = load_dataset(dataset_dir, distractors=distractors, limit=limit)
+    # The limited corpus keeps only answerable questions; counts and the refusal set come from
+    # the whole split.
+    split = corpus if limit is None else load_dataset(dataset_dir)
+    questions = corpus.answerable()
+    refusal_questions = split.unanswerable()[: limit or DEFAULT_REFUSAL_QUESTIONS]
+
+    cache_root = Path(cache_dir) if cache_dir is not None else settings.data_dir / "eval-cache"
+    embedder = build_embedder(settings)
+    # The corpus folder lives in a temporary directory with a fixed name: its files are re-read
+    # (and recognised as unchanged by their hash) on every run, and it must not sit under a
+    # hidden folder such as the default ``.newsbot``, which index discovery skips.
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as scratch:
+        corpus_dir = Path(scratch) / CORPUS_FOLDER
+        corpus_file = corpus_dir / CORPUS_FILE
+        write_records(corpus.pages, corpus_file)
+        key = cache_key(corpus_file.read_bytes(), settings)
+        data_dir = cache_root / key
+        eval_settings = settings.model_copy(
+            update={"data_dir": data_dir, "article_dirs": [corpus_dir]}
+        )
+        store = build_store(eval_settings)
+        existed = store.meta() is not None
+        started = time.perf_counter()
+        report = build_index(
+            eval_settings,
+            [corpus_dir],
+            store=store,
+            embedder=embedder,
+            progress=(lambda done, total: progress("index", done, total)) if progress else None,
+        )
+        build_seconds = time.perf_counter() - started
+    if report.problems:
+        problems = "; ".join(str(p) for p in report.problems[:5])
+        raise RuntimeError(f"indexing the eval corpus reported problems: {problems}")
+
+    service = build_service(eval_settings, store=store, embedder=embedder)
+    snapshot = service.searcher.snapshot()  # load BM25 and the manifest before timing anything
+    for _ in range(3):  # first queries pay for thread pools and store caches; keep them untimed
+        service.ask("What happened in the news this week?")
+    generation = snapshot.meta.generation
+
+    rows, ranks, latencies, validity = _ask_all(service, corpus, questions, generation, k, progress)
+    refused = _refusals(service, refusal_questions, progress)
+
+    metrics: dict[str, Any] = {}
+    for method in ("hybrid", "dense", "bm25"):
+        metrics[method] = retrieval_metrics(ranks[method], ranks["gold"])
+        # how many distinct articles the top-k chunks held: recall@10 cannot exceed this depth
+        metrics[method][f"articles@{k}"] = _mean(len(set(urls)) for urls in ranks[method])
+    n = len(rows)
+    metrics.update(
+        {
+            "answer_hit": _mean(r["answer_hit"] for r in rows),
+            f"answer_hit@{ANSWER_HIT_DEPTH}": _mean(
+                r[f"answer_hit@{ANSWER_HIT_DEPTH}"] for r in rows
+            ),
+            "mc_accuracy": _mean(r["mc_correct"] for r in rows),
+            "found_rate": _mean(r["found"] for r in rows),
+            "citation_validity": _mean(validity) if validity else 1.0,
+            "refusal": _mean(refused) if refused else 0.0,
+            "latency_p50": _percentile(latencies, 50),
+            "latency_p95": _percentile(latencies, 95),
+        }
+    )
+    return {
+        "dataset": str(dataset_dir),
+        "distractors": distractors,
+        "questions": n,
+        "boilerplate_only": len(split.boilerplate_only()),
+        "refusal_questions": len(refused),
+        "k": k,
+        "index": {
+            "articles": len(snapshot.live),
+            "chunks": len(snapshot.bm25_ids),
+            "build_seconds": round(build_seconds, 3),
+            "cached": existed and not report.changed,
+            "dir": str(data_dir),
+        },
+        "metrics": metrics,
+        "rows": rows,
+    }
+
+
+# -- asking ---------------------------------------------------------------------------------------
+
+
+def _ask_all(
+    service: AnswerService,
+    corpus: EvalCorpus,
+    questions: Sequence[Question],
+    generation: int,
+    k: int,
+    progress: ProgressFn | None,
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]], list[float], list[float]]:
+    searcher = service.searcher
+    ranks: dict[str, list[Any]] = {"hybrid": [], "dense": [], "bm25": [], "gold": []}
+    rows: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    validity: list[float] = []
+    for done, question in enumerate(questions, start=1):
+        gold = set(corpus.gold_page_urls(question))
+        started = time.perf_counter()
+        answer = _ask(service, question.sentence)
+        latencies.append(time.perf_counter() - started)
+
+        ranked: dict[str, list[Hit]] = {"hybrid": [], "dense": [], "bm25": []}
+        try:
+            query = clean_question(question.sentence, service.settings.max_question_chars)
+        except InvalidQuestion:
+            query = ""
+        if query:
+            ranked["hybrid"] = searcher.search(query, k).hits
+            ranked["dense"] = _dense_hits(service, query, k)
+            ranked["bm25"] = searcher._bm25_hits(searcher.snapshot(), query, k)
+        hybrid = ranked["hybrid"]
+        for method, hits in ranked.items():
+            ranks[method].append([_url(h) for h in hits])
+        ranks["gold"].append(gold)
+
+        evidence = _evidence(answer)
+        top_text = "\n".join(h.text for h in hybrid[:ANSWER_HIT_DEPTH])
+        chosen = best_choice(question.choices, evidence) if evidence else -1
+        if answer.found:
+            validity.append(float(citations_valid(service, answer, generation)))
+        rows.append(
+            {
+                "id": question.id,
+                "question": question.sentence,
+                "gold_answer": question.answer_text,
+                "answer": answer.answer,
+                "found": answer.found,
+                "hybrid_rank": _rank([_url(h) for h in hybrid], gold),
+                "dense_rank": _rank([_url(h) for h in ranked["dense"]], gold),
+                "bm25_rank": _rank([_url(h) for h in ranked["bm25"]], gold),
+                "answer_hit": bool(evidence) and answer_hit(question.answer_text, evidence),
+                f"answer_hit@{ANSWER_HIT_DEPTH}": answer_hit(question.answer_text, top_text),
+                "mc_correct": chosen == question.answer_index,
+                "chosen": question.choices[chosen] if chosen >= 0 else None,
+                "citations": len(answer.citations),
+                "seconds": round(latencies[-1], 4),
+            }
+        )
+        if progress:
+            progress("questions", done, len(questions))
+    return rows, ranks, latencies, validity
+
+
+def _ask(service: AnswerService, sentence: str) -> Answer:
+    try:
+        return service.ask(sentence)
+    except InvalidQuestion as error:
+        return Answer(sentence, str(error), False)
+
+
+def _refusals(
+    service: AnswerService, questions: Sequence[Question], progress: ProgressFn | None
+) -> list[bool]:
+    refused = []
+    for done, question in enumerate(questions, start=1):
+        refused.append(not _ask(service, question.sentence).found)
+        if progress:
+            progress("refusal", done, len(questions))
+    return refused
+
+
+def _dense_hits(service: AnswerService, query: str, k: int) -> list[Hit]:
+    """Dense-only ranking: nearest live chunks, as :meth:`HybridSearcher.search` gathers them."""
+    searcher = service.searcher
+    snap = searcher.snapshot()
+    vector = searcher.embedder.encode([query])[0]
+    n = min(max(k, searcher.settings.candidates) + 10, max(1, len(snap.bm25_ids)))
+    hits = [
+        Hit(cid, text, m, dense=sim)
+        for cid, sim, m, text in searcher.store.query(snap.meta.generation, vector, n)
+        if snap.live.get(str(m["article_id"])) == m["content_hash"]
+    ]
+    return hits[:k]
+
+
+# -- scoring helpers ------------------------------------------------------------------------------
+
+
+def _evidence(answer: Answer) -> str:
+    """The answer text without its [n] markers, plus its cited quotes; empty when not found."""
+    if not answer.found:
+        return ""
+    text = _MARKER.sub(" ", answer.answer)
+    return "\n".join([text, *(c.quote for c in answer.citations)])
+
+
+def citations_valid(service: AnswerService, answer: Answer, generation: int) -> bool:
+    """Every [n] marker names a listed citation and every quote is the indexed text[start:end]."""
+    if not answer.citations:
+        return False
+    numbers = {c.n for c in answer.citations}
+    text = answer.answer
+    for citation in answer.citations:  # a quote may itself contain "[3]"; only markers count
+        text = text.replace(citation.quote.strip(), " ")
+    markers = {int(m) for m in _MARKER.findall(text)}
+    if not markers or not markers <= numbers:
+        return False
+    texts = service.searcher.store.article_texts(
+        generation, sorted({c.article_id for c in answer.citations})
+    )
+    for citation in answer.citations:
+        body = texts.get(citation.article_id)
+        if body is None or body[citation.start : citation.end] != citation.quote:
+            return False
+    return True
+
+
+def _url(hit: Hit) -> str:
+    url = str(hit.meta.get("url") or "")
+    return normalize_url(url) if url else ""
+
+
+def _rank(urls: Sequence[str], gold: set[str]) -> int | None:
+    """1-based rank of the first gold URL among the distinct URLs, or None."""
+    for position, url in enumerate(dict.fromkeys(urls), start=1):
+        if url in gold:
+            return position
+    return None
+
+
+def _mean(values: Any) -> float:
+    items = [float(v) for v in values]
+    return sum(items) / len(items) if items else 0.0
+
+
+def _percentile(values: Sequence[float], q: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return round(values[0], 4)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 4)
+
+
+# -- display --------------------------------------------------------------------------------------
+
+
+def render_table(result: dict[str, Any], console: Any) -> None:
+    """Print the metrics as a rich table: retrieval per method, then the answer metrics."""
+    from rich.table import Table
+
+    metrics = result["metrics"]
+    index = result["index"]
+    table = Table(
+        title=f"RealTime QA: {result['questions']} questions"
+        + (" (with distractors)" if result["distractors"] else " (gold articles only)"),
+        caption=(
+            f"{index['articles']} articles, {index['chunks']} chunks; index "
+            f"{'reused from cache' if index['cached'] else 'built'} "
+            f"in {index['build_seconds']:.1f}s; "
+            f"{result['boilerplate_only']} boilerplate-only questions not asked; "
+            f"refusal over {result.get('refusal_questions', 0)} unanswerable questions"
+        ),
+    )
+    table.add_column("metric")
+    for method in ("hybrid", "dense", "bm25"):
+        table.add_column(method, justify="right")
+    for key in RETRIEVAL_KEYS:
+        table.add_row(key, *(f"{metrics[m][key]:.3f}" for m in ("hybrid", "dense", "bm25")))
+    depth = f"articles@{result.get('k', 10)}"
+    if all(depth in metrics[m] for m in ("hybrid", "dense", "bm25")):
+        table.add_row(
+            f"distinct {depth}", *(f"{metrics[m][depth]:.1f}" for m in ("hybrid", "dense", "bm25"))
+        )
+    table.add_section()
+    for key in (
+        "answer_hit",
+        f"answer_hit@{ANSWER_HIT_DEPTH}",
+        "mc_accuracy",
+        "found_rate",
+        "citation_validity",
+        "refusal",
+    ):
+        table.add_row(key, f"{metrics[key]:.3f}", "", "")
+    for key in ("latency_p50", "latency_p95"):
+        table.add_row(key, f"{metrics[key] * 1000:.0f} ms", "", "")
+    console.print(table)

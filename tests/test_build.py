@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.errors import IndexBusy
+from bot.service import build_service, build_store
+from index.build import build_index, writer_lock
+from index.embedding import SentenceEmbedder
+from tests.conftest import SEED_FILE, make_settings
+
+
+class CountingEmbedder(SentenceEmbedder):
+    """The real model, counting how many texts it embedded and whether it was loaded."""
+
+    def __init__(self, real: SentenceEmbedder) -> None:
+        super().__init__(real.name)
+        self.real = real
+        self.embedded = 0
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        return self.real.model
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded += len(texts)
+        return super().encode(texts)
+
+
+def live_articles(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    store = build_store(settings)
+    meta = store.meta()
+    return {r.title: r.content_hash for r in store.manifest(meta.generation).values()}
+
+
+def test_incremental_add_change_remove(
+    settings, articles_dir: Path, embedder: SentenceEmbedder
+) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(SEED_FILE, articles_dir / "seed.txt")
+    (articles_dir / "b.txt").write_text(
+        "Second story\nThe city council approved a new bridge on Monday.\n"
+    )
+    first = build_index(settings, embedder=embedder)
+    assert (first.added, first.updated, first.removed, first.unchanged) == (2, 0, 0, 0)
+    assert first.chunks_written > 10
+
+    counting = CountingEmbedder(embedder)
+    noop = build_index(settings, embedder=counting)
+    assert (noop.added, noop.updated, noop.removed, noop.unchanged, noop.chunks_written) == (
+        0,
+        0,
+        0,
+        2,
+        0,
+    )
+    assert not counting.loaded and counting.embedded == 0
+
+    (articles_dir / "b.txt").write_text(
+        "Second story\nThe city council rejected the new bridge on Monday.\n"
+    )
+    (articles_dir / "c.txt").write_text("Third story\nA new library opens downtown next week.\n")
+    changed = build_index(settings, embedder=embedder)
+    assert (changed.added, changed.updated, changed.removed, changed.unchanged) == (1, 1, 0, 1)
+    assert changed.chunks_written == 2
+
+    (articles_dir / "c.txt").unlink()
+    removed = build_index(settings, embedder=embedder)
+    assert (removed.added, removed.updated, removed.removed, removed.unchanged) == (0, 0, 1, 2)
+
+    store = build_store(settings)
+    meta = store.meta()
+    texts = [text for _, _, text in store.all_chunks(meta.generation)]
+    assert not any("approved a new bridge" in t for t in texts), "a stale chunk survived the update"
+    assert not any("library" in t for t in texts), "a removed article left chunks behind"
+    assert set(live_articles(settings)) == {
+        "Sheinbaum REJECTS Trump’s Proposal – Wow!",
+        "Second story",
+    }
+    answer = build_service(settings, embedder=embedder).ask(
+        "What did the city council decide about the bridge?"
+    )
+    assert answer.found and "rejected" in answer.answer
+
+
+def test_model_or_chunking_change_forces_full_rebuild(
+    settings, articles_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    (articles_dir / "a.txt").write_text("Story\nOne sentence here. Another sentence there.\n")
+    build_index(settings, embedder=embedder)
+    old_generation = build_store(settings).meta().generation
+    resized = settings.model_copy(update={"chunk_chars": 20})
+    report = build_index(resized, embedder=embedder)
+    assert report.full and report.added == 1 and report.chunks_written == 2
+    store = build_store(settings)
+    assert store.meta().generation != old_generation
+    assert store.generations() == {store.meta().generation}, "the old generation was not dropped"
+    renamed = resized.model_copy(update={"embedding_model": "minilm"})
+    assert build_index(renamed, embedder=embedder).full
+
+
+def test_bad_input_never_loses_indexed_articles(settings, articles_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (articles_dir / "good.jsonl").write_text(
+        '{"url": "https://e.x/1", "title": "Kept", "text": "Kept body."}\n'
+    )
+    build_index(settings, embedder=embedder)
+    (articles_dir / "good.jsonl").write_text(
+        '{"url": "https://e.x/1", "title": "Kept", "text": "Kept body."\n'
+    )
+    (articles_dir / "empty.txt").write_text("")
+    (articles_dir / "binary.md").write_bytes(b"\x00\xff\x00")
+    report = build_index(settings, embedder=embedder)
+    assert report.removed == 0 and len(report.problems) == 3
+    assert "Kept" in live_articles(settings)
+
+
+def test_orphan_chunks_from_a_crash_are_invisible_then_swept(
+    settings, articles_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    (articles_dir / "a.txt").write_text("Story\nThe mayor resigned on Friday.\n")
+    build_index(settings, embedder=embedder)
+    store = build_store(settings)
+    meta = store.meta()
+    vector = embedder.encode(["The mayor was re-elected on Friday."])
+    orphan = {
+        "article_id": "ghost",
+        "content_hash": "x",
+        "start": 0,
+        "end": 10,
+        "position": 0,
+        "title": "Ghost",
+    }
+    store.add_chunks(
+        meta.generation, ["ghost:x:0"], vector, ["The mayor was re-elected on Friday."], [orphan]
+    )
+    answer = build_service(settings, embedder=embedder).ask("What happened to the mayor on Friday?")
+    assert all(c.article_id != "ghost" for c in answer.citations)
+    store.write_meta(type(meta)(**{**meta.__dict__, "dirty": True}))
+    build_index(settings, embedder=embedder)
+    assert "ghost:x:0" not in {cid for cid, _, _ in store.chunk_keys(meta.generation)}
+
+
+def test_embedded_store_has_one_writer(settings) -> None:  # type: ignore[no-untyped-def]
+    with (
+        writer_lock(settings),
+        pytest.raises(IndexBusy, match="Chroma server"),
+        writer_lock(settings),
+    ):
+        pass
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    from bot.errors import ModelNotFound
+
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text("T\nBody.\n")
+    settings = make_settings(tmp_path, embedding_model=str(tmp_path / "no-such-model"))
+    with pytest.raises(ModelNotFound, match="NEWSBOT_EMBEDDING_MODEL"):
+        build_index(settings)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.conftest import SEED_FILE
+
+runner = CliRunner()
+COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_has_help() -> None:
+    assert {"index", "ask", "repl", "status", "eval"} <= set(COMMANDS)
+    for name in COMMANDS:
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, result.output
+        command = get_command(app).commands[name]  # type: ignore[attr-defined]
+        assert command.help and len(command.help) > 20, f"{name} needs help text"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(SEED_FILE, articles / "seed.txt")
+    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWSBOT_ARTICLE_DIRS", str(articles))
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_index_ask_status_repl_end_to_end(cli_env: Path) -> None:
+    result = runner.invoke(app, ["index", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["added"] == 1
+
+    result = runner.invoke(
+        app, ["ask", "Why did Sheinbaum reject Trump's offer to send troops?", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["found"] is True and data["citations"]
+    assert set(data["citations"][0]) >= {
+        "n",
+        "article_id",
+        "title",
+        "url",
+        "published",
+        "section",
+        "quote",
+        "start",
+        "end",
+    }
+
+    result = runner.invoke(app, ["status", "--json"])
+    assert json.loads(result.output)["articles"] == 1
+
+    result = runner.invoke(
+        app, ["repl"], input="Who won the 2022 World Cup?\n:sources\n:quit\nnever asked\n"
+    )
+    assert result.exit_code == 0
+    assert "do not cover" in result.output and "never asked" not in result.output
+
+
+def test_user_errors_exit_cleanly(cli_env: Path) -> None:
+    result = runner.invoke(app, ["ask", "anything"])
+    assert result.exit_code == 1 and "newsbot index" in result.output
+    runner.invoke(app, ["index"])
+    result = runner.invoke(app, ["ask", ""])
+    assert result.exit_code == 2 and "empty" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_console_script_in_a_real_process(cli_env: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    newsbot = [sys.executable, "-m", "bot.cli"]
+    subprocess.run([*newsbot, "index"], check=True, env=env, capture_output=True)
+    done = subprocess.run(
+        [*newsbot, "repl"],
+        input="Why did Sheinbaum reject Trump's offer to send troops?\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "sovereignty" in done.stdout and "[1]" in done.stdout

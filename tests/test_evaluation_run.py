@@ -1,0 +1,100 @@
+"""End-to-end check of bot.evaluation.run on a few questions of the real RealTime QA dev split."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bot.evaluation.run import render_table, run_eval
+from bot.settings import Settings
+
+DEV = Path(__file__).resolve().parents[1].parent / "shared/eval/realtimeqa/dev"
+
+ROW_KEYS = {
+    "id",
+    "question",
+    "gold_answer",
+    "answer",
+    "found",
+    "hybrid_rank",
+    "dense_rank",
+    "bm25_rank",
+    "answer_hit",
+    "mc_correct",
+    "chosen",
+}
+RATES = (
+    "answer_hit",
+    "answer_hit@5",
+    "mc_accuracy",
+    "found_rate",
+    "citation_validity",
+    "refusal",
+)
+
+
+@pytest.mark.slow
+def test_run_eval_quick_mode_and_cache(tmp_path: Path) -> None:
+    if not DEV.is_dir():
+        pytest.skip(f"RealTime QA dev split not found at {DEV} (shared eval data is not mounted)")
+    settings = Settings(data_dir=tmp_path)
+    stages: set[str] = set()
+
+    started = time.perf_counter()
+    first = run_eval(
+        DEV, settings=settings, limit=5, progress=lambda stage, done, total: stages.add(stage)
+    )
+    first_seconds = time.perf_counter() - started
+
+    assert first["dataset"] == str(DEV)
+    assert first["distractors"] is False
+    assert first["questions"] == 5
+    assert isinstance(first["boilerplate_only"], int)
+    assert first["index"]["cached"] is False
+    assert first["index"]["articles"] >= 5
+    assert first["index"]["chunks"] >= first["index"]["articles"]
+    assert Path(first["index"]["dir"]).is_relative_to(tmp_path / "eval-cache")
+    assert {"index", "questions", "refusal"} <= stages
+
+    metrics = first["metrics"]
+    for method in ("hybrid", "dense", "bm25"):
+        scores = dict(metrics[method])
+        assert 1.0 <= scores.pop("articles@10") <= 10.0
+        assert set(scores) == {"recall@1", "recall@5", "recall@10", "mrr@10"}
+        for value in scores.values():
+            assert 0.0 <= value <= 1.0
+        assert metrics[method]["recall@1"] <= metrics[method]["recall@5"]
+        assert metrics[method]["recall@5"] <= metrics[method]["recall@10"]
+    for key in RATES:
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["citation_validity"] == 1.0
+    assert 0.0 < metrics["latency_p50"] <= metrics["latency_p95"]
+
+    assert len(first["rows"]) == 5
+    for row in first["rows"]:
+        assert set(row) >= ROW_KEYS
+        for key in ("hybrid_rank", "dense_rank", "bm25_rank"):
+            assert row[key] is None or row[key] >= 1
+
+    console = Console(file=io.StringIO(), width=120)
+    render_table(first, console)
+    table = console.file.getvalue()
+    assert "recall@10" in table and "mc_accuracy" in table and "bm25" in table
+
+    started = time.perf_counter()
+    second = run_eval(DEV, settings=settings, limit=5, cache_dir=tmp_path / "eval-cache")
+    second_seconds = time.perf_counter() - started
+    assert second["index"]["cached"] is True
+    assert second["index"]["dir"] == first["index"]["dir"]
+    assert second["index"]["build_seconds"] < first["index"]["build_seconds"]
+    assert second_seconds < first_seconds
+    assert second["metrics"]["hybrid"] == metrics["hybrid"]
+    assert [r["answer"] for r in second["rows"]] == [r["answer"] for r in first["rows"]]
