@@ -107,8 +107,15 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, min_relevance: float = 0.3, max_sentences: int = 3, idf: Any = None) -> None:
+    def __init__(
+        self,
+        min_relevance: float = 0.35,
+        max_sentences: int = 3,
+        idf: Any = None,
+        min_coverage: float = 0.35,
+    ) -> None:
         self.min_relevance = min_relevance
+        self.min_coverage = min_coverage
         self.max_sentences = max_sentences
         self.idf = idf or (lambda token: 1.0)
 
@@ -118,8 +125,7 @@ class ExtractiveAnswerer:
         candidates = sorted(
             self._candidates(terms, hits, wants_reason), key=lambda c: c.score, reverse=True
         )
-        best_similarity = max((h.dense for h in hits), default=0.0)
-        if not candidates or best_similarity < self.min_relevance or candidates[0].overlap == 0:
+        if not candidates or not self._supported(terms, hits):
             closest = [
                 citation_for(i + 1, h, h.start, h.start + len(h.text), h.text)
                 for i, h in enumerate(hits[:3])
@@ -154,6 +160,19 @@ class ExtractiveAnswerer:
                     _Candidate(rank, hit, hit.start + a, hit.start + b, sentence, score, overlap)
                 )
         return out
+
+    def _supported(self, terms: set[str], hits: list[Hit]) -> bool:
+        """Do the passages cover the question? Both tests are needed: a topically close passage
+        (similarity) that also holds most of the question's distinctive words (IDF-weighted
+        coverage). Thresholds were tuned on the RealTime QA dev split (docs/benchmarks.md)."""
+        best_similarity = max((h.dense for h in hits), default=0.0)
+        weights = {t: self.idf(t) for t in terms}
+        total = sum(weights.values()) or 1.0
+        coverage = max(
+            (sum(weights[t] for t in terms & set(tokenize(h.text))) / total for h in hits),
+            default=0.0,
+        )
+        return best_similarity >= self.min_relevance and coverage >= self.min_coverage
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
         best = candidates[0]

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     top_k: int = 5
     candidates: int = 40
     rrf_k: int = 60
-    min_relevance: float = 0.3
+    min_relevance: float = 0.35
+    min_coverage: float = 0.35
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr st jr sr gen sen rep gov lt col sgt capt prof inc co corp ltd vs etc no fig
+    """mr mrs ms dr st jr sr gen sen rep gov lt col sgt capt prof inc co corp ltd vs etc fig
     jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx dept est univ ave blvd""".split()
 )
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
