@@ -87,6 +87,18 @@ def strip_social_links(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """The full cleaning pipeline applied to every article body and title."""
+    """The full cleaning pipeline applied to every article body and title.
+
+    Invisible characters go first, so they cannot hide mojibake from the repair; the pipeline runs
+    until nothing changes (rarely more than once), so cleaning clean text is a no-op."""
     text = unicodedata.normalize("NFC", text)
-    return normalize_whitespace(strip_social_links(repair_mojibake(text)))
+    for _ in range(3):
+        cleaned = normalize_whitespace(strip_social_links(repair_mojibake(_strip_invisible(text))))
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+def _strip_invisible(text: str) -> str:
+    return _CONTROL.sub("", _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from index.clean import clean_text, repair_mojibake
@@ -51,7 +51,9 @@ def test_whitespace_and_invisible_characters() -> None:
     assert clean_text("A\u200bB\r\n\r\n\r\n  C\tD  \x00") == "AB\n\nC D"
 
 
+@settings(max_examples=400)
 @given(st.text())
+@example("0\x0câ0")
 def test_cleaning_is_total_and_idempotent(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
