@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,12 @@ def chunk_id(article_id: str, content_hash: str, position: int) -> str:
 def embedding_text(title: str, section: str, text: str) -> str:
     """What is embedded and searched for a chunk: its text, with the headline and section as context."""
     return "\n".join(part for part in (title, section, text) if part)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    article: Article
+    raw_hash: str
 
 
 @contextlib.contextmanager
@@ -129,7 +135,7 @@ class Builder:
         removed = [i for i in manifest if i not in keep_ids and i not in pending_ids]
         changed = bool(to_index or removed)
         if changed and not fresh and meta is not None:
-            self.store.write_meta(_replace(meta, dirty=True))
+            self.store.write_meta(replace(meta, dirty=True))
         self.store.update_sources(generation, source_updates)
         self._index_articles(generation, to_index, manifest)
         self._remove(generation, removed, manifest)
@@ -319,21 +325,7 @@ class Builder:
             self.store.drop_generation(meta.generation)
 
 
-@dataclass(frozen=True)
-class _Pending:
-    article: Article
-    raw_hash: str
-
-
-def _replace(meta: IndexMeta, **changes: Any) -> IndexMeta:
-    from dataclasses import replace
-
-    return replace(meta, **changes)
-
-
 def _with_source(record: ArticleRecord, source: SourceFile) -> ArticleRecord:
-    from dataclasses import replace
-
     return replace(record, source=source.key, source_hash=source.raw_hash)
 
 
