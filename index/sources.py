@@ -61,11 +61,12 @@ def discover(folders: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
             problems.append(Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS"))
             continue
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder)
             if path.suffix.lower() not in SUFFIXES or any(
-                part.startswith(".") for part in path.parts
+                p.startswith(".") for p in relative.parts
             ):
-                continue
-            key = f"{folder.resolve().name}/{path.relative_to(folder).as_posix()}"
+                continue  # hidden files and folders inside an article folder are not articles
+            key = f"{folder.resolve().name}/{relative.as_posix()}"
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             files.append(SourceFile(path, key, digest))
     return files, problems

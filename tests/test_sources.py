@@ -99,3 +99,12 @@ def test_parse_date() -> None:
     assert parse_date("9999-01-01") is None
     assert parse_date("not a date at all") is None
     assert parse_date(None) is None
+
+
+def test_hidden_entries_are_skipped_but_hidden_parents_are_fine(tmp_path: Path) -> None:
+    folder = tmp_path / ".data" / "articles"
+    (folder / ".cache").mkdir(parents=True)
+    (folder / "a.txt").write_text("Visible\nBody.\n")
+    (folder / ".draft.txt").write_text("Hidden\nBody.\n")
+    (folder / ".cache" / "b.txt").write_text("Cached\nBody.\n")
+    assert [a.title for a in read_folders([folder]).articles] == ["Visible"]

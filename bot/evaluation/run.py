@@ -105,9 +105,8 @@ def run_eval(
 
     cache_root = Path(cache_dir) if cache_dir is not None else settings.data_dir / "eval-cache"
     embedder = build_embedder(settings)
-    # The corpus folder lives in a temporary directory with a fixed name: its files are re-read
-    # (and recognised as unchanged by their hash) on every run, and it must not sit under a
-    # hidden folder such as the default ``.newsbot``, which index discovery skips.
+    # The corpus folder lives in a temporary directory with a fixed name, so its source keys are
+    # the same on every run and its files are recognised as unchanged by their hash.
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as scratch:
         corpus_dir = Path(scratch) / CORPUS_FOLDER
         key = cache_key(write_corpus(corpus.pages, corpus_dir), settings)
