@@ -24,6 +24,16 @@ _REASON = re.compile(
 )
 
 
+# Questions that ask for a name, a place, a figure or a date.
+_WANTS_FACT = re.compile(
+    r"^\s*(which|who|whom|whose|where|when|what (?:country|company|city|state|team|year|day|"
+    r"month|animal|name|number|percentage|amount)|how (?:many|much|long|old|far))\b|"
+    r"\b(which|what) \w+\?\s*$",
+    re.IGNORECASE,
+)
+_NAME_OR_FIGURE = re.compile(r"(?<![\w.])(?:[A-Z][\w’'&.-]*|\d[\d,.%]*)")
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int
@@ -52,6 +62,10 @@ class Answer:
     passages: list[Citation] = field(default_factory=list)  # the closest passages when not found
     timings: dict[str, float] = field(default_factory=dict)
     answerer: str = "extractive"
+    query: str | None = None  # the standalone query searched, when a follow-up was rewritten
+    as_of: str | None = None  # the newest cited article's published date (YYYY-MM-DD)
+    window: dict[str, Any] | None = None  # the publication dates searched (bot.recency)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)  # bot.conflicts
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +75,10 @@ class Answer:
             "citations": [c.as_dict() for c in self.citations],
             "passages": [c.as_dict() for c in self.passages],
             "answerer": self.answerer,
+            "query": self.query,
+            "as_of": self.as_of,
+            "window": self.window,
+            "disagreements": self.disagreements,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -122,8 +140,11 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         terms = set(tokenize(question))
         wants_reason = bool(re.match(r"\s*why\b", question, re.IGNORECASE))
+        wants_fact = bool(_WANTS_FACT.search(question))
         candidates = sorted(
-            self._candidates(terms, hits, wants_reason), key=lambda c: c.score, reverse=True
+            self._candidates(terms, hits, wants_reason, wants_fact),
+            key=lambda c: c.score,
+            reverse=True,
         )
         if not candidates or not self._supported(terms, hits):
             closest = [
@@ -141,7 +162,7 @@ class ExtractiveAnswerer:
         return Answer(question, text, True, citations=citations, answerer=self.name)
 
     def _candidates(
-        self, terms: set[str], hits: list[Hit], wants_reason: bool = False
+        self, terms: set[str], hits: list[Hit], wants_reason: bool = False, wants_fact: bool = False
     ) -> list[_Candidate]:
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
@@ -156,6 +177,8 @@ class ExtractiveAnswerer:
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
                 if wants_reason and _REASON.search(sentence):
                     score += 0.25
+                if wants_fact:
+                    score += 0.15 * _novelty(sentence, terms)
                 out.append(
                     _Candidate(rank, hit, hit.start + a, hit.start + b, sentence, score, overlap)
                 )
@@ -186,6 +209,18 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(c)
         return chosen
+
+
+def _novelty(sentence: str, terms: set[str]) -> float:
+    """0..1: how much of what a "which/who/how many" question asks for the sentence brings —
+    names and figures that the question does not already contain. A sentence that only restates
+    the question scores 0."""
+    novel = set()
+    for word in _NAME_OR_FIGURE.findall(sentence):
+        tokens = set(tokenize(word))
+        if tokens and not tokens <= terms:
+            novel.add(word.lower())
+    return min(len(novel), 2) / 2
 
 
 def _same_span(a: _Candidate, b: _Candidate) -> bool:

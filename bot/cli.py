@@ -24,6 +24,14 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+LlmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="Answer with a language model: extractive (no model), smollm2, "
+        "llamacpp:PATH.gguf or provider:model such as openai:gpt-4o-mini (default: NEWSBOT_LLM).",
+    ),
+]
 
 
 def _settings(**updates: Any) -> Any:
@@ -34,6 +42,18 @@ def _settings(**updates: Any) -> Any:
     configure(settings.log_level)
     clean = {k: v for k, v in updates.items() if v is not None}
     return settings.model_copy(update=clean) if clean else settings
+
+
+@contextmanager
+def _streaming(enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """Show a generated answer as it is written when printing to a terminal."""
+    if not enabled or not out.is_terminal:
+        yield None
+        return
+    from bot.render import StreamView
+
+    with StreamView(out) as view:
+        yield view.push
 
 
 @contextmanager
@@ -81,7 +101,10 @@ def _progress_bar(enabled: bool) -> tuple[Any, Callable[[int, int], None] | None
 @app.command()
 def index(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Article folders (default: NEWSBOT_ARTICLE_DIRS).")
+        list[Path] | None,
+        typer.Argument(
+            help="Article folders instead of NEWSBOT_ARTICLE_DIRS (fetched articles always count)."
+        ),
     ] = None,
     full: Annotated[
         bool, typer.Option("--full", help="Re-embed everything, even unchanged articles.")
@@ -93,6 +116,8 @@ def index(
     from index.build import build_index
 
     settings = _settings()
+    if paths:  # articles fetched with `newsbot add` stay indexed, whichever folders are given
+        paths = settings.model_copy(update={"article_dirs": paths}).article_folders
     bar, progress = _progress_bar(not as_json and err.is_terminal)
     with _user_errors():
         try:
@@ -101,7 +126,7 @@ def index(
             if bar is not None:
                 bar.stop()
     if as_json:
-        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False)
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
     else:
         print_report(out, report)
 
@@ -110,28 +135,110 @@ def index(
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     k: Annotated[int | None, typer.Option("-k", help="How many passages to retrieve.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="Only articles published on or before this date (YYYY-MM-DD)."
+        ),
+    ] = None,
+    llm: LlmOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer one question from the indexed articles, with numbered citations."""
+    from bot.recency import parse_day
     from bot.render import print_answer
     from bot.service import build_service
 
-    settings = _settings()
+    settings = _settings(llm=llm)
     with _user_errors():
-        answer = build_service(settings).ask(question, k)
+        first, last = parse_day(since, "--since"), parse_day(until, "--until")
+        service = build_service(settings)
+        streams = getattr(service.answerer, "streams", False)  # language models only
+        with _streaming(streams and not as_json) as on_text:
+            answer = service.ask(question, k, since=first, until=last, on_text=on_text)
     if as_json:
-        out.print(json.dumps(answer.as_dict(), ensure_ascii=False), highlight=False)
+        out.print(json.dumps(answer.as_dict(), ensure_ascii=False), highlight=False, markup=False)
     else:
         print_answer(out, answer)
 
 
 @app.command()
-def repl(as_json: JsonFlag = False) -> None:
+def add(
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="Addresses of web pages with news articles.")
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option("--feed", help="An RSS or Atom feed: fetch every article in it (repeatable)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch articles from the web or from feeds, store them and index them at once."""
+    from bot.render import print_intake
+    from index.arrivals import add as add_articles
+
+    settings = _settings()
+    if not urls and not feed:
+        err.print(
+            "[red]error:[/red] nothing to add. Give web addresses (newsbot add https://…) "
+            "or a feed (newsbot add --feed https://…/rss)."
+        )
+        raise typer.Exit(2)
+    with _user_errors():
+        report = add_articles(settings, urls or [], feed or [])
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_intake(out, report)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", min=1, help="Seconds between checks (default: NEWSBOT_WATCH_INTERVAL)."
+        ),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Check once and exit.")] = False,
+) -> None:
+    """Keep the index fresh: poll NEWSBOT_FEEDS and the article folders until Ctrl-C."""
+    from bot.service import build_embedder, build_store
+    from bot.watch import Watcher
+    from bot.watch import watch as watch_loop
+
+    settings = _settings()
+    seconds = interval or settings.watch_interval
+    with _user_errors():
+        watcher = Watcher(settings, build_store(settings), build_embedder(settings))
+        feeds = len(settings.feeds)
+        err.print(
+            f"Watching {feeds} feed{'s' if feeds != 1 else ''} and "
+            f"{len(settings.article_folders)} folders every {seconds:g} s. Ctrl-C stops.",
+            highlight=False,
+        )
+        watch_loop(
+            watcher,
+            seconds,
+            lambda cycle: out.print(cycle.summary(), highlight=False),
+            max_cycles=1 if once else None,
+        )
+    err.print("Stopped.")
+
+
+@app.command()
+def repl(llm: LlmOption = None, as_json: JsonFlag = False) -> None:
     """Ask questions interactively (:sources, :help, :quit); reads one question per line from a pipe."""
     from bot import repl as repl_module
     from bot.service import build_service
 
-    settings = _settings()
+    settings = _settings(llm=llm)
     with _user_errors():
         service = build_service(settings)
         repl_module.run(service, out, settings.data_dir / "repl_history", sys.stdin, as_json)
@@ -147,7 +254,7 @@ def status(as_json: JsonFlag = False) -> None:
     with _user_errors():
         info = status_of(settings, build_store(settings))
     if as_json:
-        out.print(json.dumps(info), highlight=False)
+        out.print(json.dumps(info), highlight=False, markup=False)
     else:
         print_status(out, info)
 
@@ -166,6 +273,7 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N answerable questions.")
     ] = None,
+    llm: LlmOption = None,
 ) -> None:
     """Measure retrieval and answer quality on real news questions, against dense and BM25 baselines."""
     from bot.evaluation.run import render_table, run_eval
@@ -177,11 +285,53 @@ def evaluate(
         )
         raise typer.Exit(2)
     with _user_errors():
-        result = run_eval(dataset_dir, settings=settings, distractors=distractors, limit=limit)
+        result = run_eval(
+            dataset_dir, settings=settings, distractors=distractors, limit=limit, llm=llm
+        )
     render_table(result, out)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
         out.print(f"wrote {json_out}")
+
+
+@app.command("discord")
+def discord_bot() -> None:
+    """Run the Discord bot (needs DISCORD_TOKEN and NEWSBOT_DISCORD_GUILD_IDS; see the README)."""
+    from bot.discord_bot import startup_problem
+
+    settings = _settings()
+    problem = startup_problem(settings)
+    if problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
+    from bot.discord_bot.client import run
+    from bot.service import build_service
+
+    with _user_errors():
+        run(settings, lambda: build_service(settings))
+
+
+@app.command()
+def feedback(
+    include_up: Annotated[
+        bool, typer.Option("--all", help="Also list answers rated only 👍.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most N answers.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List answers people rated 👎 in Discord, newest first, with question, answer and sources."""
+    from bot.feedback import FeedbackStore, print_feedback
+
+    settings = _settings()
+    rows = FeedbackStore.in_data_dir(settings.data_dir).feedback(include_up, limit)
+    if as_json:
+        out.print(
+            json.dumps([r.as_dict() for r in rows], ensure_ascii=False),
+            highlight=False,
+            markup=False,
+        )
+    else:
+        print_feedback(out, rows)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,6 +11,17 @@ from rich.table import Table
 
 from bot.answer import Answer, Citation
 from index.build import BuildReport
+
+if TYPE_CHECKING:
+    from index.arrivals import IntakeReport
+
+_STATUS_STYLE = {
+    "added": "green",
+    "updated": "green",
+    "duplicate": "yellow",
+    "failed": "red",
+    "read": "cyan",
+}
 
 
 def source_line(c: Citation) -> str:
@@ -31,6 +42,11 @@ def shorten(text: str, limit: int = 300) -> str:
 
 def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:
     console.print(escape(answer.answer))
+    note = getattr(answer, "note", None)  # language-model answers: fallback or verification note
+    if note:
+        console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
+    if answer.as_of:
+        console.print(f"[dim]As of {answer.as_of} (the newest cited article).[/dim]")
     shown = answer.citations if answer.found else answer.passages
     if not shown:
         return
@@ -40,6 +56,29 @@ def print_answer(console: Console, answer: Answer, full_quotes: bool = False) ->
         quote = c.quote if full_quotes else shorten(c.quote)
         console.print(f"[{c.n}] {escape(source_line(c))}", style="cyan", highlight=False)
         console.print(f"    “{escape(quote)}”", highlight=False)
+
+
+class StreamView:
+    """Shows a language model's answer as it is written, on a terminal; on exit the streamed
+    text is cleared so the verified answer printed next replaces it. ``push`` may be called from
+    a worker thread."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.live import Live
+        from rich.text import Text
+
+        self._text = Text
+        self._live = Live(console=console, transient=True, refresh_per_second=12)
+
+    def __enter__(self) -> StreamView:
+        self._live.start()
+        return self
+
+    def push(self, text: str) -> None:
+        self._live.update(self._text(text, style="dim"))
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.stop()
 
 
 def print_json(console: Console, data: Any) -> None:
@@ -55,6 +94,28 @@ def print_report(console: Console, report: BuildReport) -> None:
         f"{report.unchanged} unchanged; {report.chunks_written} chunks written; "
         f"{report.articles} articles in the index; {report.seconds:.2f} s"
     )
+
+
+def print_intake(console: Console, report: IntakeReport) -> None:
+    """One line per feed and per article fetched, a total, then what the index did."""
+    for item in [*report.feeds, *report.articles]:
+        style = _STATUS_STYLE.get(item.status, "dim")
+        label = "feed " if item in report.feeds else ""
+        detail = f": {item.detail}" if item.detail else ""
+        console.print(
+            f"[{style}]{item.status:>9}[/{style}] {label}{escape(item.url)}{escape(detail)}",
+            highlight=False,
+        )
+    counts = report.counts()
+    total = sum(counts.values())
+    console.print(
+        f"{total} address{'es' if total != 1 else ''}: {counts['added']} added, "
+        f"{counts['updated']} updated, {counts['duplicate']} same story as one already stored, "
+        f"{counts['known'] + counts['unchanged']} already indexed, {counts['failed']} failed; "
+        f"{report.seconds:.2f} s"
+    )
+    if report.build is not None:
+        print_report(console, report.build)
 
 
 def print_status(console: Console, status: dict[str, Any]) -> None:

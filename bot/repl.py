@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -17,11 +17,13 @@ from rich.console import Console
 
 from bot.answer import Answer
 from bot.errors import NewsbotError
-from bot.render import print_answer
+from bot.followup import Turn
+from bot.render import StreamView, print_answer
 from bot.service import AnswerService
 
 HELP = """Type a question and press Enter. Commands:
   :sources   show the full passages behind the last answer
+  :new       start a new conversation (follow-ups no longer refer to earlier questions)
   :help      show this help
   :quit      leave (Ctrl-D works too)"""
 
@@ -32,6 +34,8 @@ class Repl:
         self.console = console
         self.as_json = as_json
         self.last: Answer | None = None
+        self.history: list[Turn] = []
+        self.stream = False  # show generated answers as they are written (interactive only)
 
     def handle(self, line: str) -> bool:
         """Handle one input line; returns False when the user asked to leave."""
@@ -44,6 +48,9 @@ class Repl:
             self.console.print(HELP, highlight=False)
         elif line == ":sources":
             self._sources()
+        elif line == ":new":
+            self.history = []
+            self.console.print("New conversation.")
         elif line.startswith(":"):
             self.console.print(
                 f"Unknown command {line!r}. Type :help for the list.", highlight=False
@@ -54,17 +61,30 @@ class Repl:
 
     def _ask(self, question: str) -> None:
         try:
-            self.last = self.service.ask(question)
+            with self._streaming() as on_text:
+                self.last = self.service.ask(question, history=self.history, on_text=on_text)
         except NewsbotError as error:
             self.console.print(f"[red]{error}[/red]", highlight=False)
             return
         if self.as_json:
             self.console.print(
-                json.dumps(self.last.as_dict(), ensure_ascii=False), highlight=False, soft_wrap=True
+                json.dumps(self.last.as_dict(), ensure_ascii=False),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
         else:
             print_answer(self.console, self.last)
             self.console.print()
+        self.history = [*self.history, (question, self.last.answer)][-5:]
+
+    @contextlib.contextmanager
+    def _streaming(self) -> Iterator[Callable[[str], None] | None]:
+        if not self.stream:
+            yield None
+            return
+        with StreamView(self.console) as view:
+            yield view.push
 
     def _sources(self) -> None:
         if self.last is None:
@@ -84,6 +104,8 @@ class Repl:
         with contextlib.suppress(OSError):
             readline.read_history_file(history)
         self.console.print("Ask about the indexed news. :help for commands, :quit to leave.")
+        streams = getattr(self.service.answerer, "streams", False)  # language models only
+        self.stream = streams and self.console.is_terminal and not self.as_json
         try:
             while True:
                 try:

@@ -9,12 +9,17 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from bot.answer import Answer, Answerer, ExtractiveAnswerer
+from bot.conflicts import annotate_dates
 from bot.errors import InvalidQuestion
-from index.embedding import SentenceEmbedder, make_embedder
-from index.search import HybridSearcher
+from bot.followup import Turn, standalone_query
+from bot.recency import DateWindow, resolve_window
+from index.embedding import Embedder, embedding_key, make_embedder
+from index.search import Hit, HybridSearcher
 from index.store import Store, make_client
 
 log = logging.getLogger(__name__)
@@ -48,15 +53,74 @@ class AnswerService:
         self.searcher = searcher
         self.answerer = answerer
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        history: Sequence[Turn] | None = None,
+        on_text: Callable[[str], None] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        today: date | None = None,
+    ) -> Answer:
+        """Answer one question.
+
+        ``history`` holds the conversation so far as (question, answer text) turns, earliest
+        first; a follow-up is rewritten into a standalone query before retrieval. ``on_text`` is
+        called with the answer text so far while it is being produced (once, with the whole text,
+        for answerers that do not stream); it may be called from a worker thread.
+
+        ``since``/``until`` restrict the answer to articles published in that window; without
+        them, date words in the question ("today", "this week", "in March") rank articles from
+        that time higher, and "latest" prefers newer ones (see :mod:`bot.recency`). They are read
+        against ``today`` (default: NEWSBOT_TODAY, else the real date; an evaluation passes the
+        date each question was asked).
+        """
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
-        result = self.searcher.search(text, k or self.settings.top_k)
+        window, options = self.search_options(text, since=since, until=until, today=today)
+        query = self._standalone(text, history)
+        result = self.searcher.search(query, k or self.settings.top_k, **options)
         clock = time.perf_counter()
-        answer = self.answerer.answer(text, result.hits)
+        answer = self._answer(text, result.hits, on_text)
+        annotate_dates(answer, window, result.hits)
         answer.timings = {**result.timings, "answer": time.perf_counter() - clock}
         answer.timings["total"] = time.perf_counter() - started
+        if query != text:
+            answer.query = query
+        if on_text is not None:
+            on_text(answer.answer)
         return answer
+
+    def search_options(
+        self,
+        text: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        today: date | None = None,
+    ) -> tuple[DateWindow | None, dict[str, Any]]:
+        """The date window read from a question and the matching ``searcher.search`` options."""
+        today = today or self.settings.today or date.today()
+        window = resolve_window(text, today, since, until)
+        return window, {
+            "since": window.since if window else None,
+            "until": window.until if window else None,
+            "strict": bool(window and window.strict),
+            "prefer_recent": bool(window and window.prefer_recent),
+            "now": today,
+        }
+
+    def _standalone(self, text: str, history: Sequence[Turn] | None) -> str:
+        """The query to search: a follow-up rewritten by the model when there is one."""
+        rewrite = getattr(self.answerer, "rewrite", None)
+        return rewrite(text, history) if rewrite else standalone_query(text, history)
+
+    def _answer(self, text: str, hits: list[Hit], on_text: Callable[[str], None] | None) -> Answer:
+        if on_text is not None and getattr(self.answerer, "streams", False):
+            return self.answerer.answer(text, hits, on_text=on_text)  # type: ignore[call-arg]
+        return self.answerer.answer(text, hits)
 
     def status(self) -> dict[str, Any]:
         return status_of(self.settings, self.searcher.store)
@@ -67,7 +131,7 @@ def status_of(settings: Any, store: Store) -> dict[str, Any]:
     meta = store.meta()
     info: dict[str, Any] = {
         "store": settings.store_location,
-        "embedding_model": settings.embedding_model,
+        "embedding_model": embedding_key(settings.embedding_model, settings.embedding_backend),
         "articles": 0,
         "chunks": 0,
         "newest_article": None,
@@ -90,19 +154,47 @@ def build_store(settings: Any) -> Store:
     return Store(make_client(settings), settings.collection_prefix)
 
 
-def build_embedder(settings: Any) -> SentenceEmbedder:
+def build_embedder(settings: Any) -> Embedder:
     return make_embedder(
-        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
+        settings.embedding_model,
+        settings.embedding_device,
+        settings.embedding_batch_size,
+        settings.embedding_backend,
+        settings.model_cache,
     )
 
 
 def build_service(
-    settings: Any, store: Store | None = None, embedder: SentenceEmbedder | None = None
+    settings: Any, store: Store | None = None, embedder: Embedder | None = None
 ) -> AnswerService:
     """Wire the store, the embedder, hybrid search and the answerer from the settings."""
     store = store or build_store(settings)
     searcher = HybridSearcher(store, embedder or build_embedder(settings), settings)
-    answerer = ExtractiveAnswerer(
+    extractive = ExtractiveAnswerer(
         settings.min_relevance, settings.max_answer_sentences, idf=searcher.idf
     )
-    return AnswerService(settings, searcher, answerer)
+    return AnswerService(settings, searcher, build_answerer(settings, searcher, extractive))
+
+
+def build_answerer(
+    settings: Any, searcher: HybridSearcher, extractive: ExtractiveAnswerer
+) -> Answerer:
+    """The answerer NEWSBOT_LLM names (bot/llm/models.py): the extractive one, or a language
+    model whose answers are verified and that falls back to the extractive one."""
+    from bot.llm.models import make_chat_model, parse_spec
+
+    spec = parse_spec(settings.llm)
+    if spec.is_extractive:
+        return extractive
+    from bot.llm.answerer import CircuitBreaker, LLMAnswerer
+    from bot.verify import Verifier
+
+    log.info("answering with %s", spec.label)
+    return LLMAnswerer(
+        make_chat_model(spec, settings),
+        spec.label,
+        extractive,
+        Verifier(searcher.embedder.encode, settings.verify_threshold, settings.verify_mode),
+        timeout=settings.llm_timeout,
+        breaker=CircuitBreaker(settings.llm_failures_before_pause, settings.llm_pause_seconds),
+    )

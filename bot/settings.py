@@ -5,9 +5,10 @@ Built lazily by :func:`get_settings`, never at import; tests build their own ``S
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,7 +26,9 @@ class Settings(BaseSettings):
 
     # Chunking and embedding
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_backend: str = "onnx-int8"  # onnx-int8 (fast, default), onnx, or torch
     embedding_device: str = "cpu"
+    model_cache: Path | None = None  # ONNX exports; default ~/.cache/newsbot/models
     embedding_batch_size: int = 64
     chunk_chars: int = 900
     chunk_overlap: int = 1
@@ -34,10 +37,39 @@ class Settings(BaseSettings):
     top_k: int = 5
     candidates: int = 40
     rrf_k: int = 60
+    article_fusion_weight: float = 1.0  # RRF over articles as well as chunks (0 turns it off)
     min_relevance: float = 0.35
     min_coverage: float = 0.35
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
+
+    # Language model behind the answerer (bot/llm/models.py): extractive (no model, default),
+    # smollm2, llamacpp:PATH.gguf, or a LangChain provider:model such as openai:gpt-4o-mini.
+    llm: str = "extractive"
+    llm_timeout: float = 60.0  # seconds for one answer before falling back to quoted sentences
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.0
+    llm_context: int = 8192  # llama.cpp context window, in tokens
+    llm_threads: int | None = None  # llama.cpp threads (default: llama.cpp's choice)
+    llm_failures_before_pause: int = 2  # the circuit breaker opens after this many in a row
+    llm_pause_seconds: float = 120.0
+    # Citation verification of generated answers (bot/verify.py)
+    verify_mode: Literal["drop", "mark"] = "drop"  # unsupported sentences: removed, or marked
+    verify_threshold: float = 0.62  # support score needed for a paraphrase (docs/benchmarks.md)
+
+    # Dates: "today" for date words in questions (unset: the real today), and how strongly
+    # questions about the latest news prefer newer articles.
+    today: date | None = None
+    recency_half_life_days: float = 7.0
+    recency_weight: float = 1.0
+
+    # Arrival from the web (`newsbot add`, `newsbot watch`)
+    feeds: Annotated[list[str], NoDecode] = []
+    fetch_timeout: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    user_agent: str = "newsbot/0.1 (news question-answering bot)"
+    watch_interval: float = 900.0
+    near_duplicate_threshold: float = 0.6
 
     # Store: embedded (default) or a Chroma server / Chroma Cloud
     chroma_host: str | None = Field(
@@ -60,14 +92,53 @@ class Settings(BaseSettings):
     )
     collection_prefix: str = "newsbot"
 
+    # Discord front end (`newsbot discord`). The token is read from DISCORD_TOKEN.
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN")
+    )
+    discord_guild_ids: Annotated[list[int], NoDecode] = []  # servers it answers in
+    discord_channel_ids: Annotated[list[int], NoDecode] = []  # empty: every channel there
+    discord_allow_dms: bool = False
+    discord_admin_role: str | None = None  # role name or id that may /reindex
+    discord_cooldown_seconds: float = 10.0  # per user
+    discord_max_concurrent: int = 2  # answers prepared at once
+    discord_sync_commands: bool = True  # register the slash commands on start
+
     log_level: str = "WARNING"
 
-    @field_validator("article_dirs", mode="before")
+    @field_validator("discord_guild_ids", "discord_channel_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError(
+                    "Discord ids are numbers separated by commas. Turn on Developer Mode in "
+                    "Discord (Settings → Advanced), then right-click a server or channel → Copy ID."
+                )
+            return [int(part) for part in parts]
+        return value
+
+    @field_validator("article_dirs", "feeds", mode="before")
     @classmethod
     def _split_dirs(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    @property
+    def fetched_dir(self) -> Path:
+        """Where `newsbot add` and `newsbot watch` keep the articles they fetched."""
+        return self.data_dir / "articles"
+
+    @property
+    def article_folders(self) -> list[Path]:
+        """Every folder an index build reads: NEWSBOT_ARTICLE_DIRS plus the fetched articles."""
+        folders = list(self.article_dirs)
+        fetched = self.fetched_dir
+        if fetched.is_dir() and all(f.resolve() != fetched.resolve() for f in folders):
+            folders.append(fetched)
+        return folders
 
     @property
     def store_location(self) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +19,7 @@ from typing import Any
 
 from bot.errors import IndexBusy
 from index.chunking import CHUNKER_VERSION, chunk_article
-from index.embedding import SentenceEmbedder, make_embedder
+from index.embedding import Embedder, embedding_key, make_embedder
 from index.models import Article, Chunk
 from index.sources import Problem, SourceFile, discover, read_file
 from index.store import ArticleRecord, IndexMeta, Store, make_client
@@ -26,6 +28,18 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 BATCH_CHUNKS = 256
+PAUSE_ENV = "NEWSBOT_TEST_PAUSE_AT"
+
+
+def _checkpoint(point: str) -> None:
+    """Test-only fault hook: with NEWSBOT_TEST_PAUSE_AT=<point>, announce the point on stderr and
+    hang there so a test can SIGKILL the build at a known place (tests/test_faults.py).
+
+    Points: ``batch`` (a batch of articles committed), ``removed`` (removals done, before the
+    sweep), ``publish`` (everything written, before the new revision is published)."""
+    if os.environ.get(PAUSE_ENV) == point:
+        print(f"newsbot-paused-at {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
 
 
 @dataclass
@@ -104,7 +118,7 @@ class Builder:
         self,
         settings: Any,
         store: Store,
-        embedder: SentenceEmbedder | None,
+        embedder: Embedder | None,
         progress: Progress | None,
     ):
         self.settings = settings
@@ -114,13 +128,24 @@ class Builder:
         self.report = BuildReport()
 
     @property
-    def embedder(self) -> SentenceEmbedder:
+    def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
             self._embedder = make_embedder(
-                s.embedding_model, s.embedding_device, s.embedding_batch_size
+                s.embedding_model,
+                s.embedding_device,
+                s.embedding_batch_size,
+                s.embedding_backend,
+                s.model_cache,
             )
         return self._embedder
+
+    @property
+    def embedding_key(self) -> str:
+        """What the index records as its model: the embedder's own when one was passed in."""
+        if self._embedder is not None:
+            return self._embedder.key
+        return embedding_key(self.settings.embedding_model, self.settings.embedding_backend)
 
     def run(self, folders: Sequence[Path], full: bool) -> BuildReport:
         started = time.perf_counter()
@@ -139,8 +164,10 @@ class Builder:
         self.store.update_sources(generation, source_updates)
         self._index_articles(generation, to_index, manifest)
         self._remove(generation, removed, manifest)
+        _checkpoint("removed")
         if changed or fresh or (meta is not None and meta.dirty):
             self._sweep(generation)
+        _checkpoint("publish")
         self._publish(meta, generation, fresh, changed)
         self.report.articles = (
             len(self.store.manifest(generation)) if changed or fresh else len(manifest)
@@ -154,7 +181,8 @@ class Builder:
 
         A new generation left behind by a killed full rebuild is resumed, not started over."""
         existing = self.store.generations()
-        wanted_model, wanted_chunker = self.settings.embedding_model, chunker_key(self.settings)
+        wanted_model = self.embedding_key
+        wanted_chunker = chunker_key(self.settings)
         same = (
             meta is not None
             and meta.embedding_model == wanted_model
@@ -283,6 +311,7 @@ class Builder:
                 stale.extend(chunk_id(old.id, old.content_hash, i) for i in range(old.chunks))
         self.store.delete_chunks(generation, stale)
         self.report.chunks_written += len(todo)
+        _checkpoint("batch")
         return len(ids)
 
     def _remove(
@@ -315,7 +344,7 @@ class Builder:
             IndexMeta(
                 generation=generation,
                 revision=(meta.revision + 1) if meta else 1,
-                embedding_model=self.settings.embedding_model,
+                embedding_model=self.embedding_key,
                 dimension=dimension,
                 chunker=chunker_key(self.settings),
                 updated=Store.now(),
@@ -368,11 +397,11 @@ def build_index(
     *,
     full: bool = False,
     store: Store | None = None,
-    embedder: SentenceEmbedder | None = None,
+    embedder: Embedder | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
     """Bring the index in line with the article folders; returns what was done."""
     with writer_lock(settings):
         store = store or Store(make_client(settings), settings.collection_prefix)
-        folders = list(folders) if folders else list(settings.article_dirs)
+        folders = list(folders) if folders else list(settings.article_folders)
         return Builder(settings, store, embedder, progress).run(folders, full)

@@ -14,14 +14,15 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from bot.errors import IndexEmpty
+from bot.errors import ConfigError, IndexEmpty
 from index.build import embedding_text
-from index.embedding import SentenceEmbedder
+from index.embedding import Embedder
 from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,13 @@ class _Snapshot:
 
 
 class HybridSearcher:
-    def __init__(self, store: Store, embedder: SentenceEmbedder, settings: Any) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Any) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        self._dates: tuple[_Snapshot, np.ndarray] | None = None  # published date per BM25 chunk
 
     # -- the cached view of the store ----------------------------------------------------------
     def snapshot(self) -> _Snapshot:
@@ -116,6 +118,12 @@ class HybridSearcher:
 
     def _load(self, meta: IndexMeta) -> _Snapshot:
         started = time.perf_counter()
+        if meta.embedding_model != self.embedder.key:
+            raise ConfigError(
+                f"The index was built with the embedding model {meta.embedding_model!r}, but the "
+                f"settings ask for {self.embedder.key!r}. Run `newsbot index` to re-embed the "
+                "articles, or set NEWSBOT_EMBEDDING_MODEL / NEWSBOT_EMBEDDING_BACKEND back."
+            )
         live = {r.id: r.content_hash for r in self.store.manifest(meta.generation).values()}
         ids: list[str] = []
         corpus: list[list[str]] = []
@@ -150,11 +158,28 @@ class HybridSearcher:
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     # -- searching -----------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        strict: bool = True,
+        prefer_recent: bool = False,
+        now: date | None = None,
+    ) -> SearchResult:
+        """The ``k`` best chunks for ``query``.
+
+        ``since``/``until`` keep only articles published in that window (undated ones are left
+        out); with ``strict=False`` they only move those articles up. ``prefer_recent`` moves newer
+        articles up, counting age back from the newest candidate not after ``now`` (default:
+        today). Both moves add at most ``recency_weight`` times a first place in one ranking."""
         k = k or self.settings.top_k
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         snap = self.snapshot()
+        window = self._window(snap, since, until) if strict else None
         timings["snapshot"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -163,25 +188,62 @@ class HybridSearcher:
 
         n = self.settings.candidates
         clock = time.perf_counter()
+        pool = len(snap.bm25_ids) if window is None else window.count
         dense = [
             Hit(cid, text, m, dense=sim)
-            for cid, sim, m, text in self.store.query(
-                snap.meta.generation, vector, min(n + 10, max(1, len(snap.bm25_ids)))
+            for cid, sim, m, text in (
+                self.store.query(
+                    snap.meta.generation,
+                    vector,
+                    min(n + 10, max(1, pool)),
+                    window.where if window is not None else None,
+                )
+                if pool
+                else []
             )
             if snap.live.get(str(m["article_id"])) == m["content_hash"]
         ][:n]
         timings["dense"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        sparse = self._bm25_hits(snap, query, n)
+        sparse = self._bm25_hits(snap, query, n, window.mask if window is not None else None)
         timings["bm25"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        hits = self._fuse(dense, sparse, vector, snap)[:k]
+        fused = self._fuse(dense, sparse, vector, snap)
+        weight = self.settings.recency_weight / (self.settings.rrf_k + 1)
+        if not strict and (since or until):
+            fused = prefer_window(fused, since, until, weight)
+            # no candidate from that time: the index is older than the question's "now", and
+            # which of the candidates is newest says nothing about the news it asks for
+            prefer_recent = prefer_recent and any(_within(h, since, until) for h in fused)
+        if prefer_recent:
+            half_life = self.settings.recency_half_life_days
+            fused = prefer_newer(fused, now or date.today(), half_life, weight)
+        hits = fused[:k]
         timings["fuse"] = time.perf_counter() - clock
         return SearchResult(hits, timings, vector)
 
-    def _bm25_hits(self, snap: _Snapshot, query: str, n: int) -> list[Hit]:
+    def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
+        """Which live chunks were published within [since, until] (cached dates per snapshot)."""
+        if since is None and until is None:
+            return None
+        if self._dates is None or self._dates[0] is not snap:
+            published = [str(snap.chunk_meta[c][0].get("published") or "") for c in snap.bm25_ids]
+            self._dates = (snap, np.array(published, dtype=str))
+        dates = self._dates[1]
+        inside = dates != ""
+        if since is not None:
+            inside &= dates >= since.isoformat()
+        if until is not None:
+            inside &= dates <= until.isoformat()
+        days = sorted(set(dates[inside].tolist()))
+        where = {"published": {"$in": days or ["none"]}}
+        return _Window(inside.astype(np.float32), where, int(inside.sum()))
+
+    def _bm25_hits(
+        self, snap: _Snapshot, query: str, n: int, mask: np.ndarray | None = None
+    ) -> list[Hit]:
         tokens = tokenize(query)
         if snap.bm25 is None or not tokens:
             return []
@@ -189,7 +251,9 @@ class HybridSearcher:
         if not known:
             return []
         n = min(n, len(snap.bm25_ids))
-        docs, scores = snap.bm25.retrieve([known], k=n, show_progress=False, n_threads=1)
+        docs, scores = snap.bm25.retrieve(
+            [known], k=n, show_progress=False, n_threads=1, weight_mask=mask
+        )
         hits = []
         for index, score in zip(docs[0], scores[0], strict=True):
             if score <= 0:
@@ -218,6 +282,16 @@ class HybridSearcher:
             existing.bm25_rank = rank
             existing.score += 1.0 / (rrf_k + rank + 1)
         self._fill_similarity(missing, vector, snap)
+        # Fuse articles too: an article whose best chunk tops one list and another chunk tops the
+        # other must not lose to a third article that is second in both.
+        weight = self.settings.article_fusion_weight
+        if weight:
+            article_score: Counter[str] = Counter()
+            for ranking in (dense, sparse):
+                for rank, article in enumerate(dict.fromkeys(h.article_id for h in ranking)):
+                    article_score[article] += weight / (rrf_k + rank + 1)
+            for hit in by_id.values():
+                hit.score += article_score[hit.article_id]
         return sorted(by_id.values(), key=lambda h: h.score, reverse=True)
 
     def _fill_similarity(self, hits: list[Hit], vector: np.ndarray, snap: _Snapshot) -> None:
@@ -227,6 +301,52 @@ class HybridSearcher:
             for hit in hits:
                 if hit.chunk_id in vectors:
                     hit.dense = float(np.dot(vectors[hit.chunk_id], vector))
+
+
+@dataclass(frozen=True)
+class _Window:
+    mask: np.ndarray  # 1.0 for chunks inside the date window, aligned with _Snapshot.bm25_ids
+    where: dict[str, Any]  # the same filter for Chroma
+    count: int
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def prefer_window(
+    hits: list[Hit], since: date | None, until: date | None, weight: float
+) -> list[Hit]:
+    """Add ``weight`` to the score of each hit published within [since, until]."""
+    for hit in hits:
+        if _within(hit, since, until):
+            hit.score += weight
+    return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def _within(hit: Hit, since: date | None, until: date | None) -> bool:
+    day = _day(hit.meta.get("published"))
+    return day is not None and (since is None or day >= since) and (until is None or day <= until)
+
+
+def prefer_newer(hits: list[Hit], now: date, half_life_days: float, weight: float) -> list[Hit]:
+    """Add to each hit's score ``weight`` halved for every ``half_life_days`` its article is older
+    than the newest candidate. Hits dated after ``now`` (news that did not exist yet when the
+    question was asked) and undated hits get nothing."""
+    days = {id(h): _day(h.meta.get("published")) for h in hits}
+    dated = [d for d in days.values() if d is not None and d <= now]
+    if not dated:
+        return hits
+    newest = max(dated)
+    for hit in hits:
+        day = days[id(hit)]
+        if day is not None and day <= now:
+            age = (newest - day).days
+            hit.score += weight * 0.5 ** (age / max(half_life_days, 0.1))
+    return sorted(hits, key=lambda h: h.score, reverse=True)
 
 
 def _bm25(corpus: list[list[str]]) -> Any:

@@ -266,12 +266,18 @@ class Store:
             yield from zip(ids, metadatas, documents, strict=True)
 
     def query(
-        self, generation: int, vector: np.ndarray, n: int
+        self, generation: int, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float, dict[str, Any], str]]:
-        """Nearest chunks: (id, cosine similarity, metadata, text)."""
+        """Nearest chunks: (id, cosine similarity, metadata, text); ``where`` filters metadata.
+
+        After a writer was killed, the vector index can still return ids whose records were
+        deleted (metadata ``None``); those are skipped."""
         collection = self.chunks(generation)
         got = collection.query(
-            query_embeddings=[vector], n_results=n, include=["metadatas", "documents", "distances"]
+            query_embeddings=[vector],
+            n_results=n,
+            where=where,
+            include=["metadatas", "documents", "distances"],
         )
         return [
             (i, 1.0 - float(d), m, t)
@@ -282,14 +288,38 @@ class Store:
                 got["documents"][0],
                 strict=True,
             )
+            if m is not None
         ]
 
     def vectors(self, generation: int, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        got = self.chunks(generation).get(ids=list(ids), include=["embeddings"])
+        """Stored vectors by chunk id; ids whose vector cannot be read are left out."""
+        from chromadb.errors import InternalError
+
+        collection = self.chunks(generation)
+        try:
+            got = collection.get(ids=list(ids), include=["embeddings"])
+        except InternalError:
+            # a writer killed mid-batch can leave a record whose vector is not readable yet
+            log.warning("some chunk vectors are unreadable; reading them one by one")
+            return self._vectors_one_by_one(collection, ids)
         return {
             i: np.asarray(v, dtype=np.float32)
             for i, v in zip(got["ids"], got["embeddings"], strict=True)
         }
+
+    @staticmethod
+    def _vectors_one_by_one(collection: Any, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        from chromadb.errors import InternalError
+
+        found: dict[str, np.ndarray] = {}
+        for chunk_id in ids:
+            try:
+                got = collection.get(ids=[chunk_id], include=["embeddings"])
+            except InternalError:
+                continue
+            for i, v in zip(got["ids"], got["embeddings"], strict=True):
+                found[i] = np.asarray(v, dtype=np.float32)
+        return found
 
     def count_chunks(self, generation: int) -> int:
         return int(self.chunks(generation).count())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from index.embedding import SentenceEmbedder, make_embedder
+from index.embedding import Embedder, make_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -21,7 +21,7 @@ SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceEmbedder:
+def embedder() -> Embedder:
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
     return make_embedder("all-MiniLM-L6-v2")
 
@@ -45,7 +45,7 @@ def settings(tmp_path: Path, articles_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbedder) -> Settings:
+def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """An index of the seed article, built once and shared by read-only tests."""
     from index.build import build_index
 
@@ -58,7 +58,7 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEm
 
 
 @pytest.fixture(scope="session")
-def seed_service(seed_settings: Settings, embedder: SentenceEmbedder):  # type: ignore[no-untyped-def]
+def seed_service(seed_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
     from bot.service import build_service
 
     return build_service(seed_settings, embedder=embedder)

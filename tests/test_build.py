@@ -8,24 +8,31 @@ import pytest
 from bot.errors import IndexBusy
 from bot.service import build_service, build_store
 from index.build import build_index, writer_lock
-from index.embedding import SentenceEmbedder
+from index.embedding import Embedder
 from tests.conftest import SEED_FILE, make_settings
 
 
-class CountingEmbedder(SentenceEmbedder):
+class CountingEmbedder(Embedder):
     """The real model, counting how many texts it embedded and whether it was loaded."""
 
-    def __init__(self, real: SentenceEmbedder) -> None:
+    def __init__(self, real: Embedder) -> None:
         super().__init__(real.name)
+        self.backend = real.backend
         self.real = real
         self.embedded = 0
 
     def _load(self):  # type: ignore[no-untyped-def]
         return self.real.model
 
+    @property
+    def dimension(self) -> int:
+        self.model  # noqa: B018 - loading is what the tests count
+        return self.real.dimension
+
     def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.model  # noqa: B018
         self.embedded += len(texts)
-        return super().encode(texts)
+        return self.real.encode(texts)
 
 
 def live_articles(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -34,9 +41,7 @@ def live_articles(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {r.title: r.content_hash for r in store.manifest(meta.generation).values()}
 
 
-def test_incremental_add_change_remove(
-    settings, articles_dir: Path, embedder: SentenceEmbedder
-) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_add_change_remove(settings, articles_dir: Path, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
     shutil.copy(SEED_FILE, articles_dir / "seed.txt")
     (articles_dir / "b.txt").write_text(
         "Second story\nThe city council approved a new bridge on Monday.\n"
@@ -95,8 +100,10 @@ def test_model_or_chunking_change_forces_full_rebuild(
     store = build_store(settings)
     assert store.meta().generation != old_generation
     assert store.generations() == {store.meta().generation}, "the old generation was not dropped"
-    renamed = resized.model_copy(update={"embedding_model": "minilm"})
-    assert build_index(renamed, embedder=embedder).full
+    other_vectors = CountingEmbedder(embedder)
+    other_vectors.backend = "onnx" if embedder.backend != "onnx" else "torch"
+    assert build_index(resized, embedder=other_vectors).full
+    assert build_store(settings).meta().embedding_model == other_vectors.key
 
 
 def test_bad_input_never_loses_indexed_articles(settings, articles_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]

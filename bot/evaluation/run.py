@@ -36,6 +36,7 @@ from bot.evaluation.dataset import (
     write_records,
 )
 from bot.evaluation.scoring import answer_hit, best_choice, retrieval_metrics
+from bot.llm.measure import generation_metrics, generation_row
 from bot.service import (
     AnswerService,
     build_embedder,
@@ -45,6 +46,7 @@ from bot.service import (
 )
 from bot.settings import Settings
 from index.build import build_index, chunker_key
+from index.embedding import embedding_key
 from index.search import Hit
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,8 @@ RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10")
 def cache_key(corpus_bytes: bytes, settings: Settings) -> str:
     """sha256 of the corpus JSONL, the chunker settings and the embedding model."""
     digest = hashlib.sha256()
-    for part in (corpus_bytes, chunker_key(settings).encode(), settings.embedding_model.encode()):
+    model = embedding_key(settings.embedding_model, settings.embedding_backend)
+    for part in (corpus_bytes, chunker_key(settings).encode(), model.encode()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
@@ -79,6 +82,22 @@ def write_corpus(pages: Sequence[Page], folder: Path) -> bytes:
     return data
 
 
+def select_corpus(
+    dataset_dir: Path, distractors: bool, limit: int | None = None
+) -> tuple[EvalCorpus, EvalCorpus, list[Question]]:
+    """(the corpus to index and ask, the whole split, the refusal questions).
+
+    The limited corpus keeps only answerable questions; counts and the refusal set come from the
+    whole split. The refusal questions are held out: search pages found only for them are not
+    indexed, or "the article is not indexed" would not hold with --distractors."""
+    corpus = load_dataset(dataset_dir, distractors=distractors, limit=limit)
+    split = corpus if limit is None else load_dataset(dataset_dir)
+    refusal_questions = split.unanswerable()[: limit or DEFAULT_REFUSAL_QUESTIONS]
+    held_out = {q.id for q in refusal_questions}
+    corpus.pages = [p for p in corpus.pages if p.is_gold or not set(p.question_ids) <= held_out]
+    return corpus, split, refusal_questions
+
+
 def run_eval(
     dataset_dir: Path,
     *,
@@ -88,20 +107,21 @@ def run_eval(
     cache_dir: Path | None = None,
     k: int = 10,
     progress: ProgressFn | None = None,
+    llm: str | None = None,
 ) -> dict[str, Any]:
     """Index a RealTime QA split, ask its questions through the answer service and score them.
+
+    ``llm`` picks the answerer as NEWSBOT_LLM does (default: the settings' choice).
 
     ``limit`` keeps the first ``limit`` answerable questions (and only their pages) and caps the
     refusal set at ``limit`` questions (else 50). ``progress(stage, done, total)`` is called
     with the stages ``"index"``, ``"questions"`` and ``"refusal"``.
     """
     dataset_dir = Path(dataset_dir)
-    corpus = load_dataset(dataset_dir, distractors=distractors, limit=limit)
-    # The limited corpus keeps only answerable questions; counts and the refusal set come from
-    # the whole split.
-    split = corpus if limit is None else load_dataset(dataset_dir)
+    if llm is not None:
+        settings = settings.model_copy(update={"llm": llm})
+    corpus, split, refusal_questions = select_corpus(dataset_dir, distractors, limit)
     questions = corpus.answerable()
-    refusal_questions = split.unanswerable()[: limit or DEFAULT_REFUSAL_QUESTIONS]
 
     cache_root = Path(cache_dir) if cache_dir is not None else settings.data_dir / "eval-cache"
     embedder = build_embedder(settings)
@@ -154,15 +174,18 @@ def run_eval(
                 r[f"answer_hit@{ANSWER_HIT_DEPTH}"] for r in rows
             ),
             "mc_accuracy": _mean(r["mc_correct"] for r in rows),
+            "mc_accuracy_quotes": _mean(r["mc_correct_quotes"] for r in rows),
             "found_rate": _mean(r["found"] for r in rows),
             "citation_validity": _mean(validity) if validity else 1.0,
             "refusal": _mean(refused) if refused else 0.0,
             "latency_p50": _percentile(latencies, 50),
             "latency_p95": _percentile(latencies, 95),
+            **generation_metrics(rows),  # language-model answers only (bot/llm/measure.py)
         }
     )
     return {
         "dataset": str(dataset_dir),
+        "answerer": service.answerer.name,
         "distractors": distractors,
         "questions": n,
         "boilerplate_only": len(split.boilerplate_only()),
@@ -200,7 +223,7 @@ def _ask_all(
     for done, question in enumerate(questions, start=1):
         gold = set(corpus.gold_page_urls(question))
         started = time.perf_counter()
-        answer = _ask(service, question.sentence)
+        answer = _ask(service, question)
         latencies.append(time.perf_counter() - started)
 
         ranked: dict[str, list[Hit]] = {"hybrid": [], "dense": [], "bm25": []}
@@ -209,7 +232,9 @@ def _ask_all(
         except InvalidQuestion:
             query = ""
         if query:
-            ranked["hybrid"] = searcher.search(query, k).hits
+            # the question's own date is "today", as for the person who asked it that week
+            _, options = service.search_options(query, today=question.date)
+            ranked["hybrid"] = searcher.search(query, k, **options).hits
             ranked["dense"] = _dense_hits(service, query, k)
             ranked["bm25"] = searcher._bm25_hits(searcher.snapshot(), query, k)
         hybrid = ranked["hybrid"]
@@ -218,8 +243,10 @@ def _ask_all(
         ranks["gold"].append(gold)
 
         evidence = _evidence(answer)
+        passages = _cited_passages(service, answer)
         top_text = "\n".join(h.text for h in hybrid[:ANSWER_HIT_DEPTH])
-        chosen = best_choice(question.choices, evidence) if evidence else -1
+        chosen = best_choice(question.choices, passages) if passages else -1
+        chosen_from_quotes = best_choice(question.choices, evidence) if evidence else -1
         if answer.found:
             validity.append(float(citations_valid(service, answer, generation)))
         rows.append(
@@ -235,9 +262,11 @@ def _ask_all(
                 "answer_hit": bool(evidence) and answer_hit(question.answer_text, evidence),
                 f"answer_hit@{ANSWER_HIT_DEPTH}": answer_hit(question.answer_text, top_text),
                 "mc_correct": chosen == question.answer_index,
+                "mc_correct_quotes": chosen_from_quotes == question.answer_index,
                 "chosen": question.choices[chosen] if chosen >= 0 else None,
                 "citations": len(answer.citations),
                 "seconds": round(latencies[-1], 4),
+                **generation_row(answer),
             }
         )
         if progress:
@@ -245,11 +274,11 @@ def _ask_all(
     return rows, ranks, latencies, validity
 
 
-def _ask(service: AnswerService, sentence: str) -> Answer:
+def _ask(service: AnswerService, question: Question) -> Answer:
     try:
-        return service.ask(sentence)
+        return service.ask(question.sentence, today=question.date)
     except InvalidQuestion as error:
-        return Answer(sentence, str(error), False)
+        return Answer(question.sentence, str(error), False)
 
 
 def _refusals(
@@ -257,7 +286,7 @@ def _refusals(
 ) -> list[bool]:
     refused = []
     for done, question in enumerate(questions, start=1):
-        refused.append(not _ask(service, question.sentence).found)
+        refused.append(not _ask(service, question).found)
         if progress:
             progress("refusal", done, len(questions))
     return refused
@@ -286,6 +315,19 @@ def _evidence(answer: Answer) -> str:
         return ""
     text = _MARKER.sub(" ", answer.answer)
     return "\n".join([text, *(c.quote for c in answer.citations)])
+
+
+def _cited_passages(service: AnswerService, answer: Answer) -> str:
+    """The answer plus the passages it cites, whole (title and chunk), as a reader sees them
+    when opening the sources: what multiple-choice accuracy is scored on."""
+    if not answer.found:
+        return ""
+    chunks = service.searcher.snapshot().chunk_meta
+    texts = [_MARKER.sub(" ", answer.answer)]
+    for citation in answer.citations:
+        meta, text = chunks.get(citation.chunk_id, ({}, citation.quote))
+        texts.append(f"{meta.get('title', citation.title)}\n{text}")
+    return "\n".join(texts)
 
 
 def citations_valid(service: AnswerService, answer: Answer, generation: int) -> bool:
@@ -370,6 +412,7 @@ def render_table(result: dict[str, Any], console: Any) -> None:
         "answer_hit",
         f"answer_hit@{ANSWER_HIT_DEPTH}",
         "mc_accuracy",
+        "mc_accuracy_quotes",
         "found_rate",
         "citation_validity",
         "refusal",
@@ -377,4 +420,7 @@ def render_table(result: dict[str, Any], console: Any) -> None:
         table.add_row(key, f"{metrics[key]:.3f}", "", "")
     for key in ("latency_p50", "latency_p95"):
         table.add_row(key, f"{metrics[key] * 1000:.0f} ms", "", "")
+    for key in ("share_verified", "model_answer_kept", "first_token_p50_s", "tokens_per_s_p50"):
+        if metrics.get(key) is not None:  # language-model runs (--llm)
+            table.add_row(key, str(metrics[key]), "", "")
     console.print(table)

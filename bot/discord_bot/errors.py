@@ -1,0 +1,90 @@
+"""The one place that turns errors into replies, and keeps secrets out of logs and replies.
+
+Known errors (newsbot's own, Discord permission problems, failed command checks) become a short,
+friendly reply; anything else is logged with its traceback and the user is told it went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import IndexBusy, IndexEmpty, InvalidQuestion, NewsbotError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = "⚠️ Something went wrong on my side while answering. It has been logged for the admins."
+REDACTED = "[redacted]"
+
+
+class NotAllowed(app_commands.CheckFailure):
+    """A command used by someone, or somewhere, it is not meant for. The message is the reply."""
+
+
+def friendly_message(error: BaseException) -> str:
+    """What to tell the user about ``error``. Logs unexpected errors with their traceback."""
+    if isinstance(error, app_commands.CommandInvokeError | commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, InvalidQuestion):
+        return f"❓ {error}"
+    if isinstance(error, IndexEmpty):
+        return "📭 Nothing is indexed yet. An admin can run /reindex to index the articles."
+    if isinstance(error, IndexBusy):
+        return "🛠️ The index is being updated by another process right now. Try again in a minute."
+    if isinstance(error, StoreUnavailable):
+        return "🔌 I can't reach the article store at the moment. Please try again later."
+    if isinstance(error, NewsbotError):
+        return f"⚠️ {error}"
+    if isinstance(error, NotAllowed):
+        return f"🚫 {error}"
+    if isinstance(error, app_commands.CheckFailure):
+        return "🚫 You can't use this command here."
+    if isinstance(error, discord.Forbidden):
+        log.warning("Discord refused an action: %s", error)
+        return (
+            "🚫 I lack a permission I need here (send messages, create threads, embed links, "
+            "add reactions). Ask an admin to check my role."
+        )
+    log.error("unexpected error: %s", error, exc_info=error)
+    return UNEXPECTED
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secret values (the Discord token, API keys) in every log record that passes."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        clean = self.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
+    """Attach the filter to every handler of the root logger (where all records end up)."""
+    redactor = RedactSecrets(secrets)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig()
+    for handler in root.handlers:
+        handler.addFilter(redactor)
+    return redactor

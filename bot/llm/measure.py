@@ -1,0 +1,286 @@
+"""Figures for generated answers on the evaluation set, and the verifier's own check.
+
+- :func:`generation_row` / :func:`generation_metrics`: per question and over the run, the share of
+  generated sentences that verification kept, fallbacks, time to first token and tokens per
+  second (one streamed chunk is one token for llama.cpp, in process or as a server).
+- :func:`corruption_check`: the verifier's precision on deliberately corrupted answers. Every
+  sentence the verifier accepts is corrupted by swapping one number, one name or one date for
+  another found in the same passages; the originals are the positives, the corruptions the
+  negatives. Reported: the share of corruptions caught, and the precision of "supported".
+- :func:`threshold_sweep`: the support threshold's trade-off on the same data plus unrelated
+  sentences (a sentence from another article checked against a passage): how it was tuned.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.verify import (
+    _CAPITALISED,
+    _MONTHS,
+    _NUMBER,
+    STOPWORDS,
+    Verifier,
+    normalise,
+    split_sentences,
+)
+from index.search import Hit
+
+
+def generation_row(answer: Any) -> dict[str, Any]:
+    """Extra columns for one evaluation row (empty for the extractive answerer)."""
+    verification = getattr(answer, "verification", None)
+    generation = getattr(answer, "generation", None)
+    if verification is None and generation is None and not hasattr(answer, "note"):
+        return {}
+    totals = (verification or {}).get("totals", {})
+    return {
+        "answerer": answer.answerer,
+        "note": getattr(answer, "note", None),
+        "sentences": totals.get("sentences", 0),
+        "verified_sentences": totals.get("verified", 0),
+        "first_token_s": (generation or {}).get("first_token_s"),
+        "tokens": (generation or {}).get("tokens"),
+        "tokens_per_s": (generation or {}).get("tokens_per_s"),
+        "generated": bool(generation),
+        "kept": kept_sentences(answer) if generation and answer.answerer != "extractive" else [],
+    }
+
+
+def generation_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Run-level figures from :func:`generation_row` columns (empty for the extractive run)."""
+    rows = [r for r in rows if "generated" in r]
+    if not rows:
+        return {}
+    generated = [r for r in rows if r["generated"]]
+    sentences = sum(r["sentences"] for r in generated)
+    first = [r["first_token_s"] for r in generated if r["first_token_s"] is not None]
+    rates = [r["tokens_per_s"] for r in generated if r["tokens_per_s"]]
+    return {
+        "generated_answers": len(generated),
+        "generated_sentences": sentences,
+        "share_verified": round(sum(r["verified_sentences"] for r in generated) / sentences, 4)
+        if sentences
+        else None,
+        # answers written by the model and kept after verification (not a fallback)
+        "model_answer_kept": _share(r["generated"] and r["answerer"] != "extractive" for r in rows),
+        "fallbacks": sum(r["answerer"] == "extractive" and bool(r["note"]) for r in rows),
+        "first_token_p50_s": round(statistics.median(first), 3) if first else None,
+        "tokens_per_s_p50": round(statistics.median(rates), 1) if rates else None,
+    }
+
+
+def _share(flags: Iterable[bool]) -> float:
+    items = list(flags)
+    return round(sum(items) / len(items), 4) if items else 0.0
+
+
+# -- corrupted answers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    sentence: str  # with its [n] marker
+    passages: tuple[Hit, ...]
+    corrupted: bool
+    kind: str  # original | number | name | date | unrelated (a sentence about another story)
+
+
+def corrupt(sentence: str, pool: str, rng: random.Random) -> list[tuple[str, str]]:
+    """Corruptions of ``sentence``: one number, one name and one date swapped for another one
+    from ``pool`` (the passages' text) that the sentence does not contain."""
+    out = []
+    for kind, pattern in (("number", _NUMBER), ("date", _MONTH_RE), ("name", _CAPITALISED)):
+        markers = [m.span() for m in re.finditer(r"\[\d+\]", sentence)]
+        found = [
+            m
+            for m in pattern.finditer(sentence)
+            if _swappable(kind, m.group(0), m.start())
+            and not any(a <= m.start() < b for a, b in markers)
+        ]
+        if not found:
+            continue
+        target = rng.choice(found)
+        options = sorted(
+            {
+                m.group(0)
+                for m in pattern.finditer(pool)
+                if _swappable(kind, m.group(0), 1) and normalise(m.group(0)) != normalise(target[0])
+            }
+        )
+        if kind == "date":
+            options = [m.capitalize() for m in _MONTHS[:12] if m != target.group(0).lower()]
+        if not options:
+            continue
+        new = rng.choice(options)
+        out.append((kind, sentence[: target.start()] + new + sentence[target.end() :]))
+    return out
+
+
+_MONTH_RE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS[:12]) + r")\b")
+
+
+def _swappable(kind: str, word: str, position: int) -> bool:
+    if kind == "name":
+        key = normalise(word)
+        first = key.split(" ")[0] if key else ""
+        return position > 0 and first not in STOPWORDS and key not in _MONTHS and len(key) > 2
+    return True
+
+
+def build_cases(supported: Sequence[tuple[str, Sequence[Hit]]], seed: int = 0) -> list[Case]:
+    """Originals (sentences the verifier kept, with the passages they were checked against) and
+    their corruptions."""
+    rng = random.Random(seed)
+    cases = []
+    for i, (sentence, hits) in enumerate(supported):
+        pool = "\n".join(h.text for h in hits)
+        cases.append(Case(sentence, tuple(hits), False, "original"))
+        for kind, bad in corrupt(sentence, pool, rng):
+            cases.append(Case(bad, tuple(hits), True, kind))
+        others = [s for j, (s, h) in enumerate(supported) if j != i and _disjoint(h, hits)]
+        if others:  # a true sentence about another story, cited to this story's passages
+            cases.append(Case(rng.choice(others), tuple(hits), True, "unrelated"))
+    return cases
+
+
+def _disjoint(a: Sequence[Hit], b: Sequence[Hit]) -> bool:
+    return not {h.article_id for h in a} & {h.article_id for h in b}
+
+
+def corruption_check(verifier: Verifier, cases: Sequence[Case]) -> dict[str, Any]:
+    """How the verifier judges originals and corruptions."""
+    verdicts = [
+        (case, verifier.check_sentence(case.sentence, case.passages).kept) for case in cases
+    ]
+    return _scores(verdicts)
+
+
+def _scores(verdicts: Sequence[tuple[Case, bool]]) -> dict[str, Any]:
+    accepted_good = sum(kept for case, kept in verdicts if not case.corrupted)
+    accepted_bad = sum(kept for case, kept in verdicts if case.corrupted)
+    originals = sum(not case.corrupted for case, _ in verdicts)
+    corrupted = len(verdicts) - originals
+    by_kind: dict[str, list[bool]] = {}
+    for case, kept in verdicts:
+        if case.corrupted:
+            by_kind.setdefault(case.kind, []).append(not kept)
+    return {
+        "originals": originals,
+        "corrupted": corrupted,
+        "originals_kept": round(accepted_good / originals, 4) if originals else None,
+        "corruptions_caught": round(1 - accepted_bad / corrupted, 4) if corrupted else None,
+        "caught_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
+        "precision": round(accepted_good / (accepted_good + accepted_bad), 4)
+        if accepted_good + accepted_bad
+        else None,
+    }
+
+
+def threshold_sweep(
+    verifier: Verifier, cases: Sequence[Case], thresholds: Sequence[float]
+) -> list[dict[str, Any]]:
+    """The corruption figures at each support threshold (the verifier is restored after)."""
+    saved = verifier.threshold
+    rows = []
+    try:
+        for threshold in thresholds:
+            verifier.threshold = threshold
+            rows.append({"threshold": threshold, **corruption_check(verifier, cases)})
+    finally:
+        verifier.threshold = saved
+    return rows
+
+
+# -- the whole measurement ------------------------------------------------------------------------
+
+
+def kept_sentences(answer: Any) -> list[dict[str, str]]:
+    """The answer's sentences with the chunk each one cites (its first marker)."""
+    if not answer.found or not answer.citations:
+        return []
+    out = []
+    for claim, markers in split_sentences(answer.answer):
+        numbers = [n for n in markers if 1 <= n <= len(answer.citations)]
+        if numbers:
+            out.append({"text": claim, "chunk_id": answer.citations[numbers[0] - 1].chunk_id})
+    return out
+
+
+def sentence_cases(
+    kept: Sequence[dict[str, str]], chunk_meta: dict[str, tuple[dict[str, Any], str]]
+) -> list[tuple[str, list[Hit]]]:
+    """(sentence citing [1], [its source chunk]) pairs for :func:`build_cases`."""
+    out = []
+    for item in kept:
+        if item["chunk_id"] in chunk_meta:
+            meta, text = chunk_meta[item["chunk_id"]]
+            out.append((f"{item['text']} [1]", [Hit(item["chunk_id"], text, meta)]))
+    return out
+
+
+def measure(dataset_dir: Path, settings: Any, llm: str, limit: int | None) -> dict[str, Any]:
+    """Evaluate ``llm`` on a RealTime QA split, then check the verifier on corrupted answers
+    made from the extractive answers' quotes and the model's verified sentences."""
+    from bot.evaluation.run import run_eval
+    from bot.service import build_service
+
+    result = run_eval(dataset_dir, settings=settings, llm=llm, limit=limit)
+    eval_settings = settings.model_copy(
+        update={"data_dir": Path(result["index"]["dir"]), "llm": "extractive"}
+    )
+    service = build_service(eval_settings)
+    chunk_meta = service.searcher.snapshot().chunk_meta
+    kept: list[dict[str, str]] = []
+    for row in result["rows"]:
+        kept.extend(kept_sentences(service.ask(row["question"])))
+        kept.extend(row.get("kept") or [])
+    verifier = Verifier(
+        service.searcher.embedder.encode, settings.verify_threshold, settings.verify_mode
+    )
+    cases = build_cases(sentence_cases(kept, chunk_meta))
+    sweep = threshold_sweep(verifier, cases, [0.5, 0.55, 0.6, 0.62, 0.65, 0.7, 0.75, 0.8])
+    return {
+        "llm": llm,
+        "questions": result["questions"],
+        "metrics": {
+            k: v for k, v in result["metrics"].items() if k not in ("hybrid", "dense", "bm25")
+        },
+        "threshold": verifier.threshold,
+        "corruption": corruption_check(verifier, cases),
+        "threshold_sweep": sweep,
+        "answers": [
+            {key: row.get(key) for key in ("question", "answer", "answerer", "note", "sentences")}
+            for row in result["rows"]
+        ],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """python -m bot.llm.measure DATASET_DIR --llm smollm2 [--limit N] [--json OUT]"""
+    import argparse
+    import json
+
+    from bot.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("dataset_dir", type=Path)
+    parser.add_argument("--llm", default="smollm2")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = measure(args.dataset_dir, get_settings(), args.llm, args.limit)
+    text = json.dumps(report, indent=1)
+    if args.json:
+        args.json.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""``newsbot watch``: keep the index fresh by polling feeds and article folders.
+
+Each cycle reads every configured feed (NEWSBOT_FEEDS), fetches the articles it has not seen,
+then brings the index in line with the article folders: new and changed files are indexed and
+removed ones pruned. One line sums up each cycle. Ctrl-C or SIGTERM stops the loop cleanly: SIGTERM
+lets the current article finish, Ctrl-C stops at once (the index is never left half-written).
+A running REPL or bot sees the new articles without a restart (see :mod:`index.search`).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from bot.errors import IndexBusy, StoreUnavailable
+from index.arrivals import ADDED, DUPLICATE, FAILED, KNOWN, UNCHANGED, UPDATED, Intake, IntakeReport
+from index.build import BuildReport, build_index
+from index.dedupe import url_key
+from index.embedding import Embedder
+from index.feeds import FeedCache
+from index.fetch import Fetcher
+from index.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Cycle:
+    number: int
+    intake: IntakeReport
+    build: BuildReport | None
+    seconds: float
+    error: str | None = None
+
+    def summary(self) -> str:
+        """One line: what the feeds brought and what the index did."""
+        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        counts = self.intake.counts()
+        feeds = self.intake.feeds
+        feeds_ok = sum(1 for f in feeds if f.status != FAILED)
+        parts = [
+            f"{stamp} cycle {self.number}",
+            f"feeds {feeds_ok}/{len(feeds)} read",
+            f"articles {counts[ADDED]} new, {counts[UPDATED]} changed, "
+            f"{counts[DUPLICATE]} duplicates, {counts[KNOWN] + counts[UNCHANGED]} already indexed, "
+            f"{counts[FAILED]} failed",
+        ]
+        if self.build is not None:
+            b = self.build
+            parts.append(
+                f"index {b.added} added, {b.updated} updated, {b.removed} removed, "
+                f"{b.articles} articles"
+            )
+        if self.error:
+            parts.append(f"index not updated: {self.error}")
+        parts.append(f"{self.seconds:.1f} s")
+        return "; ".join(parts)
+
+
+class Watcher:
+    """Polls feeds and folders. Build once with the services it needs; call :meth:`run`."""
+
+    def __init__(
+        self, settings: Any, store: Store, embedder: Embedder, fetcher: Fetcher | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.fetcher = fetcher or Fetcher.from_settings(settings)
+        self.cache = FeedCache()
+        self.failed_for_good: set[str] = set()
+        self.stop = threading.Event()
+        self.cycles = 0
+
+    def cycle(self) -> Cycle:
+        """One round: feeds, then the index. Problems are reported, never raised."""
+        started = time.perf_counter()
+        self.cycles += 1
+        intake = Intake(self.settings, self.store, self.fetcher, skip=self.failed_for_good)
+        for feed in self.settings.feeds:
+            if self.stop.is_set():
+                break
+            intake.feed(feed, self.cache, self.stop)
+        for failure in intake.report.failures:
+            log.warning("%s", failure)
+            if failure.permanent and failure.feed is not None:
+                self.failed_for_good.add(url_key(failure.url))
+        build, error = None, None
+        try:
+            build = build_index(self.settings, store=self.store, embedder=self.embedder)
+            for problem in build.problems:
+                log.warning("%s", problem)
+        except (IndexBusy, StoreUnavailable) as busy:
+            error = str(busy)
+        return Cycle(self.cycles, intake.report, build, time.perf_counter() - started, error)
+
+    def run(
+        self,
+        interval: float,
+        on_cycle: Callable[[Cycle], None],
+        max_cycles: int | None = None,
+    ) -> None:
+        """Cycle every ``interval`` seconds until :attr:`stop` is set (or ``max_cycles`` ran)."""
+        while not self.stop.is_set():
+            on_cycle(self.cycle())
+            if max_cycles is not None and self.cycles >= max_cycles:
+                break
+            self.stop.wait(interval)
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+
+def watch(
+    watcher: Watcher,
+    interval: float,
+    on_cycle: Callable[[Cycle], None],
+    max_cycles: int | None = None,
+) -> None:
+    """Run the watcher until Ctrl-C or SIGTERM; returns normally either way."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        log.info("SIGTERM: stopping after the current article")
+        watcher.stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
+    try:
+        watcher.run(interval, on_cycle, max_cycles)
+    except KeyboardInterrupt:
+        watcher.stop.set()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+        watcher.close()

@@ -1,0 +1,211 @@
+"""New articles from the web: fetch pages and feeds, recognise copies, store records, index.
+
+:class:`Intake` decides for each address whether it is new (stored as a record in the library),
+a changed version of a stored story (its record is updated), a copy of a stored story (the address
+is added to that story's sources), or already indexed from an article folder (skipped). Every
+failure is one :class:`Arrival` with the address and the reason; the other items still go in.
+:func:`add` runs an intake and then brings the index up to date, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.build import BuildReport, build_index
+from index.dedupe import text_fingerprint, url_key
+from index.embedding import Embedder
+from index.feeds import FeedCache, FeedEntry, read_feed
+from index.fetch import Fetcher, FetchError, check_url
+from index.library import Library, Record
+from index.store import Store, make_client
+
+log = logging.getLogger(__name__)
+
+# What happened to one address (an article or a feed).
+ADDED, UPDATED, UNCHANGED, DUPLICATE, KNOWN, FAILED, SKIPPED, READ = (
+    "added",
+    "updated",
+    "unchanged",
+    "duplicate",
+    "known",
+    "failed",
+    "skipped",
+    "read",
+)
+CHANGES = frozenset({ADDED, UPDATED})  # what needs the index updated
+
+
+@dataclass(frozen=True)
+class Arrival:
+    url: str
+    status: str
+    detail: str = ""
+    feed: str | None = None
+    permanent: bool = False  # a failure that retrying will not fix (a 404, a page with no text)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.url}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class IntakeReport:
+    articles: list[Arrival] = field(default_factory=list)
+    feeds: list[Arrival] = field(default_factory=list)
+    build: BuildReport | None = None
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[Arrival]:
+        return [a for a in (*self.feeds, *self.articles) if a.status == FAILED]
+
+    @property
+    def changed(self) -> bool:
+        return any(a.status in CHANGES for a in self.articles)
+
+    def counts(self) -> Counter[str]:
+        return Counter(a.status for a in self.articles)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "articles": [vars(a) for a in self.articles],
+            "feeds": [vars(a) for a in self.feeds],
+            "counts": dict(self.counts()),
+            "failures": len(self.failures),
+            "index": self.build.as_dict() if self.build else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def indexed_urls(store: Store) -> dict[str, str]:
+    """Address key -> source file of every article in the live index."""
+    meta = store.meta()
+    if meta is None:
+        return {}
+    return {url_key(r.url): r.source for r in store.manifest(meta.generation).values() if r.url}
+
+
+class Intake:
+    """One round of arrivals into the library (nothing is indexed until :meth:`finish`)."""
+
+    def __init__(
+        self, settings: Any, store: Store, fetcher: Fetcher, skip: set[str] | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.skip = skip or set()  # address keys that failed for good earlier; not fetched again
+        self.library = Library(settings.fetched_dir, settings.near_duplicate_threshold)
+        own = {r.id for r in self.library.records.values()}
+        self.elsewhere = {
+            key: source
+            for key, source in indexed_urls(store).items()
+            if source.rsplit("/", 1)[-1].removesuffix(".json") not in own
+        }
+        self.report = IntakeReport()
+
+    # -- articles ------------------------------------------------------------------------------
+    def url(self, url: str, *, entry: FeedEntry | None = None, feed: str | None = None) -> Arrival:
+        arrival = self._take(url, entry, feed)
+        self.report.articles.append(arrival)
+        log.info("%s", arrival)
+        return arrival
+
+    def _take(self, url: str, entry: FeedEntry | None, feed: str | None) -> Arrival:
+        try:
+            url = check_url(url)
+        except FetchError as error:
+            return Arrival(error.url, FAILED, error.reason, feed, permanent=True)
+        if url_key(url) in self.skip:
+            return Arrival(url, SKIPPED, "failed earlier; not retried until restart", feed)
+        source = self.elsewhere.get(url_key(url))
+        if source is not None:
+            return Arrival(url, KNOWN, f"already indexed from {source}", feed)
+        known = self.library.find_url(url)
+        if known is not None and entry is not None and not _entry_changed(entry, known):
+            return Arrival(url, KNOWN, f"already indexed: {known.title}", feed)
+        try:
+            article = self.fetcher.article(url)
+        except FetchError as error:
+            return Arrival(url, FAILED, error.reason, feed, permanent=error.permanent)
+        published = entry.published if entry else None
+        match = self.library.match(article)
+        if match is None:
+            record = self.library.add(article, published=published, feed=feed)
+            return Arrival(url, ADDED, record.title, feed)
+        record = match.record
+        if match.kind == "same address":
+            if record.text_hash == text_fingerprint(article.text):
+                self.library.add_urls(record, list(article.urls))
+                return Arrival(url, UNCHANGED, record.title, feed)
+            self.library.replace_text(record, article, published=published)
+            return Arrival(url, UPDATED, article.title, feed)
+        self.library.add_urls(record, list(article.urls))
+        how = "same text" if match.kind == "same text" else f"{match.similarity:.0%} the same"
+        return Arrival(url, DUPLICATE, f"{how} as “{record.title}”; kept as another source", feed)
+
+    # -- feeds ---------------------------------------------------------------------------------
+    def feed(
+        self, url: str, cache: FeedCache | None = None, stop: threading.Event | None = None
+    ) -> Arrival:
+        """Read a feed and take every entry in it; ``stop`` ends it early, between entries."""
+        try:
+            parsed = read_feed(self.fetcher, url, cache)
+        except FetchError as error:
+            arrival = Arrival(error.url, FAILED, error.reason, permanent=error.permanent)
+            self.report.feeds.append(arrival)
+            log.info("%s", arrival)
+            return arrival
+        if parsed.not_modified:
+            detail = "not modified since the last check"
+        else:
+            detail = f"{len(parsed.entries)} entries"
+            if parsed.warning:
+                detail += f"; {parsed.warning}"
+        for entry in parsed.entries:
+            if stop is not None and stop.is_set():
+                break
+            self.url(entry.link, entry=entry, feed=url)
+        arrival = Arrival(url, READ, detail)
+        self.report.feeds.append(arrival)
+        return arrival
+
+
+def _entry_changed(entry: FeedEntry, record: Record) -> bool:
+    """A feed entry updated after the story was fetched: worth fetching again."""
+    return bool(entry.updated and record.fetched and entry.updated > record.fetched)
+
+
+def add(
+    settings: Any,
+    urls: Sequence[str] = (),
+    feeds: Sequence[str] = (),
+    *,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
+    fetcher: Fetcher | None = None,
+) -> IntakeReport:
+    """Fetch ``urls`` and every entry of ``feeds``, store what is new and index it at once."""
+    started = time.perf_counter()
+    store = store or Store(make_client(settings), settings.collection_prefix)
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher.from_settings(settings)
+    try:
+        intake = Intake(settings, store, fetcher)
+        for feed_url in feeds:
+            intake.feed(feed_url)
+        for url in urls:
+            intake.url(url)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    report = intake.report
+    if report.changed:
+        report.build = build_index(settings, store=store, embedder=embedder)
+    report.seconds = time.perf_counter() - started
+    return report
