@@ -41,6 +41,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def hwm_rss_mb(pid: int | str = "self") -> float | None:
+    """Peak RSS of a process's own memory (VmHWM), on Linux; None where /proc has no figure.
+
+    Unlike ``ru_maxrss``, it does not start from the parent's RSS: a child spawned with vfork
+    inherits the parent's peak in ``ru_maxrss`` when it execs."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def emit(result: dict[str, Any]) -> None:
     """The last line a child step prints: its figures as JSON."""
     result["rss_mb"] = round(peak_rss_mb(), 1)

@@ -48,6 +48,7 @@ class Citation:
     chunk_id: str = ""
     kind: str = "prose"
     post_author: str = ""
+    other_urls: tuple[str, ...] = ()  # the same story at other addresses
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +118,7 @@ def citation_for(n: int, hit: Hit, start: int, end: int, text: str) -> Citation:
         chunk_id=hit.chunk_id,
         kind=str(m.get("kind", "prose")),
         post_author=str(m.get("post_author", "")),
+        other_urls=tuple(str(m.get("other_urls") or "").split()),
     )
 
 

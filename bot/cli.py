@@ -38,7 +38,8 @@ def _settings(**updates: Any) -> Any:
     from bot.logs import configure
     from bot.settings import get_settings
 
-    settings = get_settings()
+    with _user_errors():
+        settings = get_settings()
     configure(settings.log_level)
     clean = {k: v for k, v in updates.items() if v is not None}
     return settings.model_copy(update=clean) if clean else settings

@@ -100,7 +100,11 @@ def _now() -> str:
 
 
 def _citations(raw: str) -> list[Citation]:
-    return [Citation(**item) for item in json.loads(raw)]
+    """Citations saved as JSON (lists come back as lists; the dataclass holds tuples)."""
+    return [
+        Citation(**{**item, "other_urls": tuple(item.get("other_urls", ()))})
+        for item in json.loads(raw)
+    ]
 
 
 class FeedbackStore:

@@ -32,6 +32,8 @@ def source_line(c: Citation) -> str:
         parts.append(c.published)
     if c.url:
         parts.append(c.url)
+    if c.other_urls:
+        parts.append("also at " + ", ".join(c.other_urls))
     return " · ".join(parts)
 
 

@@ -20,7 +20,7 @@ from bot.followup import Turn, standalone_query
 from bot.recency import DateWindow, resolve_window
 from index.embedding import Embedder, embedding_key, make_embedder
 from index.search import Hit, HybridSearcher
-from index.store import Store, make_client
+from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,12 @@ def clean_question(question: str, max_chars: int) -> str:
     """Normalise a question, or raise :class:`InvalidQuestion` with what to do instead."""
     text = unicodedata.normalize("NFC", question or "")
     text = _INVISIBLE.sub("", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    # format characters (soft hyphens, joiners, direction marks) vanish, so "Shein\u00adbaum"
+    # stays one word; other control, surrogate and unassigned characters separate words
+    text = "".join(
+        "" if category == "Cf" else " " if category[0] == "C" else ch
+        for ch, category in ((ch, unicodedata.category(ch)) for ch in text)
+    )
     text = " ".join(text.split())
     if not text:
         raise InvalidQuestion(
@@ -151,7 +156,7 @@ def status_of(settings: Any, store: Store) -> dict[str, Any]:
 
 
 def build_store(settings: Any) -> Store:
-    return Store(make_client(settings), settings.collection_prefix)
+    return Store.open(settings)
 
 
 def build_embedder(settings: Any) -> Embedder:

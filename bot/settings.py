@@ -153,5 +153,32 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings from the environment, built on first use. Library code takes a ``Settings``
-    argument instead of calling this, so tests pass their own."""
-    return Settings()
+    argument instead of calling this, so tests pass their own.
+
+    A value that does not fit its setting is a ConfigError naming the variable to fix."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        from bot.errors import ConfigError
+
+        problems = "; ".join(_describe(e) for e in error.errors())
+        raise ConfigError(
+            f"A setting has a value newsbot cannot use: {problems}. "
+            "Fix it in the environment or in .env (see .env.example)."
+        ) from None
+
+
+def _describe(problem: Any) -> str:
+    """One validation problem as "VARIABLE: what is wrong" (the value itself is not repeated:
+    it could be a secret)."""
+    field = str(problem["loc"][0]) if problem.get("loc") else ""
+    info = Settings.model_fields.get(field)
+    if info is None:  # reported under the alias it was read from, e.g. CHROMA_PORT
+        name = field.upper()
+    elif isinstance(info.validation_alias, AliasChoices):
+        name = str(info.validation_alias.choices[0])
+    else:
+        name = f"NEWSBOT_{field.upper()}"
+    return f"{name}: {problem['msg']}"

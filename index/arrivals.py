@@ -23,7 +23,7 @@ from index.embedding import Embedder
 from index.feeds import FeedCache, FeedEntry, read_feed
 from index.fetch import Fetcher, FetchError, check_url
 from index.library import Library, Record
-from index.store import Store, make_client
+from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def add(
 ) -> IntakeReport:
     """Fetch ``urls`` and every entry of ``feeds``, store what is new and index it at once."""
     started = time.perf_counter()
-    store = store or Store(make_client(settings), settings.collection_prefix)
+    store = store or Store.open(settings)
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher.from_settings(settings)
     try:

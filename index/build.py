@@ -22,7 +22,7 @@ from index.chunking import CHUNKER_VERSION, chunk_article
 from index.embedding import Embedder, embedding_key, make_embedder
 from index.models import Article, Chunk
 from index.sources import Problem, SourceFile, discover, read_file
-from index.store import ArticleRecord, IndexMeta, Store, make_client
+from index.store import ArticleRecord, IndexMeta, Store
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +210,18 @@ class Builder:
         to_index: list[_Pending] = []
         keep: set[str] = set()
         source_updates: list[ArticleRecord] = []
-        seen: dict[str, str] = {}
+        # article id -> the file it is indexed from. Unchanged files count first, whatever their
+        # order: a new file that repeats an indexed article's address is the duplicate, and
+        # never replaces the article it copies.
+        seen: dict[str, str] = {
+            r.id: source.key
+            for source in files
+            for r in by_source.get(source.key, [])
+            if _unchanged(by_source[source.key], source)
+        }
         for source in files:
             previous = by_source.get(source.key, [])
-            if previous and all(r.source_hash == source.raw_hash for r in previous):
+            if previous and _unchanged(previous, source):
                 keep.update(r.id for r in previous)
                 self.report.unchanged += len(previous)
                 seen.update((r.id, source.key) for r in previous)
@@ -354,6 +362,11 @@ class Builder:
             self.store.drop_generation(meta.generation)
 
 
+def _unchanged(previous: list[ArticleRecord], source: SourceFile) -> bool:
+    """Is ``source`` the file these indexed articles were read from, byte for byte?"""
+    return all(r.source_hash == source.raw_hash for r in previous)
+
+
 def _with_source(record: ArticleRecord, source: SourceFile) -> ArticleRecord:
     return replace(record, source=source.key, source_hash=source.raw_hash)
 
@@ -385,6 +398,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
         "post_date": chunk.post_date,
         "title": article.title,
         "url": article.url or "",
+        "other_urls": " ".join(article.other_urls),
         "published": article.published or "",
         "authors": ", ".join(article.authors),
         "source": article.source,
@@ -402,6 +416,6 @@ def build_index(
 ) -> BuildReport:
     """Bring the index in line with the article folders; returns what was done."""
     with writer_lock(settings):
-        store = store or Store(make_client(settings), settings.collection_prefix)
+        store = store or Store.open(settings)
         folders = list(folders) if folders else list(settings.article_folders)
         return Builder(settings, store, embedder, progress).run(folders, full)

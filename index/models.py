@@ -21,13 +21,15 @@ class Article:
     url: str | None = None
     published: str | None = None  # ISO date, YYYY-MM-DD
     authors: tuple[str, ...] = ()
+    other_urls: tuple[str, ...] = ()  # more addresses of the same story (near-duplicates)
 
     @property
     def content_hash(self) -> str:
         """Changes whenever anything that ends up in the index changes."""
-        meta = "\x1f".join(
-            [self.title, self.url or "", self.published or "", ",".join(self.authors)]
-        )
+        fields = [self.title, self.url or "", self.published or "", ",".join(self.authors)]
+        if self.other_urls:  # only when present, so older hashes stay valid
+            fields.append(" ".join(self.other_urls))
+        meta = "\x1f".join(fields)
         return sha256(meta + "\x1e" + self.text)
 
 

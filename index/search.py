@@ -27,7 +27,7 @@ from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
 STOPWORDS = frozenset(
     """a an and are as at be been but by did do does for from had has have he her his how i if in
     into is it its of on or she so than that the their them then there these they this to was we
@@ -113,6 +113,8 @@ class HybridSearcher:
                 meta.generation,
                 meta.revision,
             ):
+                if current is not None:
+                    self.store.catch_up(meta.revision)
                 current = self._snapshot = self._load(meta)
             return current
 
@@ -188,21 +190,7 @@ class HybridSearcher:
 
         n = self.settings.candidates
         clock = time.perf_counter()
-        pool = len(snap.bm25_ids) if window is None else window.count
-        dense = [
-            Hit(cid, text, m, dense=sim)
-            for cid, sim, m, text in (
-                self.store.query(
-                    snap.meta.generation,
-                    vector,
-                    min(n + 10, max(1, pool)),
-                    window.where if window is not None else None,
-                )
-                if pool
-                else []
-            )
-            if snap.live.get(str(m["article_id"])) == m["content_hash"]
-        ][:n]
+        dense = self.dense_hits(snap, vector, n, window)
         timings["dense"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -223,6 +211,26 @@ class HybridSearcher:
         hits = fused[:k]
         timings["fuse"] = time.perf_counter() - clock
         return SearchResult(hits, timings, vector)
+
+    def dense_hits(
+        self, snap: _Snapshot, vector: np.ndarray, n: int, window: _Window | None = None
+    ) -> list[Hit]:
+        """The ``n`` nearest live chunks of the snapshot (within ``window`` when given)."""
+        pool = len(snap.bm25_ids) if window is None else window.count
+        if not pool:
+            return []
+        nearest = self.store.query(
+            snap.meta.generation,
+            vector,
+            min(n + 10, pool),  # a few spare: chunks outside the snapshot are dropped
+            window.where if window is not None else None,
+        )
+        hits = []
+        for chunk_id, similarity in nearest:
+            record = snap.chunk_meta.get(chunk_id)
+            if record is not None:
+                hits.append(Hit(chunk_id, record[1], record[0], dense=similarity))
+        return hits[:n]
 
     def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
         """Which live chunks were published within [since, until] (cached dates per snapshot)."""
@@ -350,7 +358,7 @@ def prefer_newer(hits: list[Hit], now: date, half_life_days: float, weight: floa
 
 
 def _bm25(corpus: list[list[str]]) -> Any:
-    if not corpus:
+    if not any(corpus):  # no chunk has a single word (bm25s cannot index an empty vocabulary)
         return None
     import bm25s
 

@@ -16,11 +16,14 @@ rebuild (new model) fills a new generation and flips the pointer in ``_meta`` la
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -57,8 +60,12 @@ class ArticleRecord:
     chunks: int
 
 
-def make_client(settings: Any) -> Any:
-    """A Chroma client for the settings: a server, Chroma Cloud, or the embedded store."""
+def make_client(settings: Any, fresh: bool = False) -> Any:
+    """A Chroma client for the settings: a server, Chroma Cloud, or the embedded store.
+
+    Chroma shares one embedded instance per folder within a process, and that instance's vector
+    index does not see another process's later writes. ``fresh`` opens a new instance, which
+    reads the folder as it is now (clients already open keep the old one)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -90,6 +97,10 @@ def make_client(settings: Any) -> Any:
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(str(path), None)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:  # chromadb raises several unrelated types for "cannot connect"
         raise StoreUnavailable(
@@ -98,14 +109,88 @@ def make_client(settings: Any) -> Any:
         ) from error
 
 
-class Store:
-    """Typed access to the collections above. Holds no cached state except collection handles."""
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
-    def __init__(self, client: Any, prefix: str = "newsbot") -> None:
+
+def _unreachable(error: Exception) -> bool:
+    """Whether ``error`` means the store could not be reached (as opposed to a bad request)."""
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    import httpx  # chromadb's HTTP client; imported only when something already went wrong
+
+    return isinstance(error, httpx.TransportError)
+
+
+def _remote(method: _Method) -> _Method:
+    """Turn "cannot reach the store" into StoreUnavailable, for plain and generator methods."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: Store, *args: Any, **kwargs: Any) -> Any:
+            with self.reachable():
+                yield from method(self, *args, **kwargs)
+
+        return cast(_Method, generator)
+
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.reachable():
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, call)
+
+
+class Store:
+    """Typed access to the collections above. Holds no cached state except collection handles.
+
+    Every method that talks to the store raises StoreUnavailable when it cannot be reached (a
+    Chroma server that is down or restarting); the next call tries again, so a running process
+    recovers on its own once the server is back."""
+
+    def __init__(
+        self, client: Any, prefix: str = "newsbot", location: str = "the Chroma store"
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.location = location
+        self.written_revision: int | None = None  # the last revision this object published
         self._meta_collection: Any = None
         self._handles: dict[str, Any] = {}
+        self._reopen: Callable[[], Any] | None = None
+
+    @classmethod
+    def open(cls, settings: Any) -> Store:
+        """The store the settings name (embedded, a server, or Chroma Cloud)."""
+        store = cls(make_client(settings), settings.collection_prefix, settings.store_location)
+        if not (settings.chroma_host or settings.chroma_api_key):
+            store._reopen = lambda: make_client(settings, fresh=True)
+        return store
+
+    def catch_up(self, revision: int) -> None:
+        """Make sure reads see ``revision``, which another process may have published.
+
+        A server always serves the latest writes. The embedded store's vector index is cached
+        per process: when the revision came from elsewhere, open the folder afresh."""
+        if self._reopen is None or revision == self.written_revision:
+            return
+        log.info("the index changed in another process (revision %d); reopening it", revision)
+        self.client = self._reopen()
+        self._meta_collection = None
+        self._handles = {}
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except Exception as error:
+            if not _unreachable(error):
+                raise
+            raise StoreUnavailable(
+                f"The Chroma store at {self.location} is not answering ({error}). "
+                "Check that the server is running; newsbot reconnects by itself once it is back."
+            ) from error
 
     # -- the pointer ---------------------------------------------------------------------------
     @property
@@ -116,6 +201,7 @@ class Store:
             )
         return self._meta_collection
 
+    @_remote
     def meta(self) -> IndexMeta | None:
         got = self._meta.get(ids=[META_ID], include=["metadatas"])
         if not got["ids"]:
@@ -131,6 +217,7 @@ class Store:
             dirty=bool(m.get("dirty", False)),
         )
 
+    @_remote
     def write_meta(self, meta: IndexMeta) -> None:
         record = {
             "generation": meta.generation,
@@ -142,6 +229,7 @@ class Store:
             "dirty": meta.dirty,
         }
         self._meta.upsert(ids=[META_ID], embeddings=[_PLACEHOLDER], metadatas=[record])
+        self.written_revision = meta.revision
 
     @staticmethod
     def now() -> str:
@@ -163,6 +251,7 @@ class Store:
             )
         return self._handles[name]
 
+    @_remote
     def generations(self) -> set[int]:
         """Every generation that has collections in the store, live or abandoned."""
         found = set()
@@ -175,6 +264,7 @@ class Store:
                     found.add(int(number))
         return found
 
+    @_remote
     def drop_generation(self, generation: int) -> None:
         for kind in ("articles", "chunks"):
             name = f"{self.prefix}_g{generation}_{kind}"
@@ -185,6 +275,7 @@ class Store:
                 log.debug("collection %s was already gone", name)
 
     # -- manifest ------------------------------------------------------------------------------
+    @_remote
     def manifest(self, generation: int) -> dict[str, ArticleRecord]:
         records: dict[str, ArticleRecord] = {}
         for ids, metadatas, _ in self._pages(self.articles(generation), ["metadatas"]):
@@ -202,6 +293,7 @@ class Store:
                 )
         return records
 
+    @_remote
     def commit_articles(self, generation: int, rows: Sequence[tuple[ArticleRecord, str]]) -> None:
         """Upsert manifest rows (record, cleaned text): the moment their new chunks go live."""
         if not rows:
@@ -213,6 +305,7 @@ class Store:
             metadatas=[_record_metadata(r) for r, _ in rows],
         )
 
+    @_remote
     def update_sources(self, generation: int, records: Sequence[ArticleRecord]) -> None:
         """Record a new raw-file hash for articles whose content did not change."""
         if records:
@@ -220,10 +313,12 @@ class Store:
                 ids=[r.id for r in records], metadatas=[_record_metadata(r) for r in records]
             )
 
+    @_remote
     def remove_articles(self, generation: int, ids: Sequence[str]) -> None:
         if ids:
             self.articles(generation).delete(ids=list(ids))
 
+    @_remote
     def article_texts(self, generation: int, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
@@ -231,11 +326,13 @@ class Store:
         return dict(zip(got["ids"], got["documents"], strict=True))
 
     # -- chunks --------------------------------------------------------------------------------
+    @_remote
     def existing_chunk_ids(self, generation: int, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
         return set(self.chunks(generation).get(ids=list(ids), include=[])["ids"])
 
+    @_remote
     def add_chunks(
         self,
         generation: int,
@@ -248,16 +345,19 @@ class Store:
             ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas
         )
 
+    @_remote
     def delete_chunks(self, generation: int, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _PAGE):
             self.chunks(generation).delete(ids=list(ids[start : start + _PAGE]))
 
+    @_remote
     def chunk_keys(self, generation: int) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article id, content hash) of every stored chunk, live or not."""
         for ids, metadatas, _ in self._pages(self.chunks(generation), ["metadatas"]):
             for chunk_id, m in zip(ids, metadatas, strict=True):
                 yield chunk_id, str(m["article_id"]), str(m["content_hash"])
 
+    @_remote
     def all_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
         """(id, metadata, text) of every stored chunk, page by page."""
         for ids, metadatas, documents in self._pages(
@@ -265,32 +365,22 @@ class Store:
         ):
             yield from zip(ids, metadatas, documents, strict=True)
 
+    @_remote
     def query(
         self, generation: int, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float, dict[str, Any], str]]:
-        """Nearest chunks: (id, cosine similarity, metadata, text); ``where`` filters metadata.
+    ) -> list[tuple[str, float]]:
+        """Nearest chunks: (id, cosine similarity), best first; ``where`` filters metadata.
 
-        After a writer was killed, the vector index can still return ids whose records were
-        deleted (metadata ``None``); those are skipped."""
-        collection = self.chunks(generation)
-        got = collection.query(
-            query_embeddings=[vector],
-            n_results=n,
-            where=where,
-            include=["metadatas", "documents", "distances"],
+        Only ids and distances come back: readers take texts and metadata from their snapshot
+        of the live chunks, which also drops ids a killed writer left behind."""
+        got = self.chunks(generation).query(
+            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
         )
         return [
-            (i, 1.0 - float(d), m, t)
-            for i, d, m, t in zip(
-                got["ids"][0],
-                got["distances"][0],
-                got["metadatas"][0],
-                got["documents"][0],
-                strict=True,
-            )
-            if m is not None
+            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
+    @_remote
     def vectors(self, generation: int, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by chunk id; ids whose vector cannot be read are left out."""
         from chromadb.errors import InternalError
@@ -321,6 +411,7 @@ class Store:
                 found[i] = np.asarray(v, dtype=np.float32)
         return found
 
+    @_remote
     def count_chunks(self, generation: int) -> int:
         return int(self.chunks(generation).count())
 

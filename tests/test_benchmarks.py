@@ -3,9 +3,11 @@ every step ran for real and the tables hold sane numbers (timings are for docs/b
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,19 @@ def test_query_benchmark_quick() -> None:
         row = _row(out, label)
         assert int(row[1].replace(",", "")) > 0 and int(row[2]) > 0
         assert float(row[3].strip("*").split()[0]) > 0
+
+
+def test_load_benchmark_quick(tmp_path: Path) -> None:
+    out = _run("benchmarks.load", "--quick", "--json", str(tmp_path / "load.json"))
+    result = json.loads((tmp_path / "load.json").read_text())
+    assert [run["mode"] for run in result["runs"]] == ["process", "thread"]
+    for run in result["runs"]:
+        assert run["errors"] == 0, run["error_examples"]
+        assert run["answers"] > 0 and run["throughput"] > 0 and run["p99"] >= run["p50"] > 0
+        assert run["citations_checked"] > 0
+        assert run["rebuild_report"]["added"] == 2 and run["rebuild_report"]["updated"] == 1
+        assert run["articles_after"] == run["articles_before"] + 2
+    for label in ("`newsbot index` in a separate process", "`build_index` on a thread"):
+        row = _row(out, label)
+        assert row[6] == "**0**", row  # the errors column
+        assert float(row[2].strip("*")) > 0

@@ -147,11 +147,11 @@ def test_orphan_chunks_from_a_crash_are_invisible_then_swept(
     assert "ghost:x:0" not in {cid for cid, _, _ in store.chunk_keys(meta.generation)}
 
 
-def test_embedded_store_has_one_writer(settings) -> None:  # type: ignore[no-untyped-def]
+def test_embedded_store_has_one_writer(embedded_settings) -> None:  # type: ignore[no-untyped-def]
     with (
-        writer_lock(settings),
+        writer_lock(embedded_settings),
         pytest.raises(IndexBusy, match="Chroma server"),
-        writer_lock(settings),
+        writer_lock(embedded_settings),
     ):
         pass
 

@@ -97,3 +97,15 @@ def test_console_script_in_a_real_process(cli_env: Path) -> None:
         check=True,
     )
     assert "sovereignty" in done.stdout and "[1]" in done.stdout
+
+
+def test_a_bad_setting_is_a_clear_error_naming_the_variable(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TOP_K", "ten")
+    monkeypatch.setenv("CHROMA_PORT", "not-a-port")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2
+    assert "NEWSBOT_TOP_K" in result.output and "CHROMA_PORT" in result.output
+    assert ".env.example" in result.output and "Traceback" not in result.output
+    assert "not-a-port" not in result.output, "values are not echoed: they could be secrets"

@@ -20,8 +20,8 @@ from bot.service import AnswerService, build_embedder, build_service, status_of
 from bot.settings import Settings
 from index.build import PAUSE_ENV, build_index
 from index.embedding import Embedder
-from index.store import Store, make_client
-from tests.conftest import make_settings
+from index.store import Store
+from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +68,12 @@ def _env(settings: Settings, pause: str | None) -> dict[str, str]:
         HF_HUB_OFFLINE="1",
         ANONYMIZED_TELEMETRY="False",
     )
+    if settings.chroma_host:
+        env.update(
+            CHROMA_HOST=settings.chroma_host,
+            CHROMA_PORT=str(settings.chroma_port),
+            NEWSBOT_COLLECTION_PREFIX=settings.collection_prefix,
+        )
     env.pop(PAUSE_ENV, None)
     if pause:
         env[PAUSE_ENV] = pause
@@ -113,7 +119,7 @@ def _cited(service: AnswerService, question: str) -> set[str]:
 
 
 def _store(settings: Settings) -> Store:
-    return Store(make_client(settings), settings.collection_prefix)
+    return Store.open(settings)
 
 
 def _restart() -> None:
@@ -146,13 +152,26 @@ def _assert_consistent(settings: Settings, embedder: Embedder, expected: set[str
 
 
 @pytest.mark.parametrize(
-    ("point", "full"),
-    [("batch", False), ("removed", False), ("publish", False), ("batch", True), ("publish", True)],
+    ("point", "full", "store_kind"),
+    [
+        ("batch", False, "embedded"),
+        ("removed", False, "embedded"),
+        ("publish", False, "embedded"),
+        ("batch", True, "embedded"),
+        ("publish", True, "embedded"),
+        ("batch", False, "server"),
+        ("publish", True, "server"),
+    ],
 )
 def test_killed_rebuild_keeps_old_index_and_next_build_completes_it(
-    tmp_path: Path, default_embedder: Embedder, point: str, full: bool
+    tmp_path: Path,
+    default_embedder: Embedder,
+    point: str,
+    full: bool,
+    store_kind: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    settings = make_settings(tmp_path)
+    settings = settings_for(store_kind, tmp_path, request)
     folder = settings.article_dirs[0]
     folder.mkdir()
     for name in ("volcano", "wheat", "chess"):
@@ -190,9 +209,9 @@ def test_killed_rebuild_keeps_old_index_and_next_build_completes_it(
 
 
 def test_askers_during_a_rebuild_see_whole_articles_only(
-    tmp_path: Path, default_embedder: Embedder
+    tmp_path: Path, default_embedder: Embedder, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    settings = make_settings(tmp_path)
+    settings = settings_for(store_kind, tmp_path, request)
     folder = settings.article_dirs[0]
     folder.mkdir()
     for name in ("volcano", "wheat", "chess"):
@@ -245,3 +264,38 @@ def test_askers_during_a_rebuild_see_whole_articles_only(
     after = [_cited(service, q) for q in questions]
     assert all(TOPICS["wheat"][0] not in titles for titles in after)
     assert TOPICS["bridge"][0] in _cited(service, "Which bridge opened over the Danube?")
+
+
+def test_a_running_service_sees_what_another_process_indexed(
+    tmp_path: Path, default_embedder: Embedder, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """`newsbot watch` or `newsbot index` in one process, the bot in another: no restart needed."""
+    settings = settings_for(store_kind, tmp_path, request)
+    folder = settings.article_dirs[0]
+    folder.mkdir()
+    for name in ("volcano", "wheat"):
+        _write(folder, name)
+    build_index(settings, embedder=default_embedder)
+    service = build_service(settings, store=_store(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+
+    _write(folder, "chess")
+    _write(folder, "volcano", "A second eruption followed on Tuesday.")
+    (folder / "wheat.txt").unlink()
+    done = subprocess.run(
+        _newsbot("index"),
+        env=_env(settings, None),
+        cwd=settings.data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    question = "Who won the world chess championship?"
+    assert TOPICS["chess"][0] in _cited(service, question)
+    dense = [h for h in service.searcher.search(question).hits if h.dense_rank is not None]
+    assert dense and dense[0].meta["title"] == TOPICS["chess"][0], "vector search is stale"
+    changed = service.ask("When did the second eruption follow?")
+    assert any("second eruption" in c.quote for c in changed.citations)
+    assert TOPICS["wheat"][0] not in _cited(service, "How was the wheat harvest in Kansas?")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.service import build_store
+from bot.service import build_service, build_store
 from bot.settings import Settings
 from index.arrivals import add
 from index.build import build_index
@@ -188,6 +188,11 @@ def test_add_feeds_dedupes_reports_failures_and_indexes(
     storm = library.find_url(news.url("/b/storm-copy"))
     assert storm is not None and storm.title == "Storm kills 12 in Westmarch"
     assert set(storm.urls) == {news.url("/a/storm"), news.url("/b/storm-copy")}  # every source kept
+    answer = build_service(settings, embedder=embedder).ask(
+        "How many people did the storm in Westmarch kill?"
+    )
+    cited = [c for c in answer.citations if c.title == "Storm kills 12 in Westmarch"]
+    assert cited and {cited[0].url, *cited[0].other_urls} == set(storm.urls)  # cited everywhere
 
     # Polling again fetches no article: every entry is already indexed.
     before = len(news.requests)
@@ -213,7 +218,9 @@ def test_add_feeds_dedupes_reports_failures_and_indexes(
         "same text",
     )
     assert third.articles[1].status == "updated"
-    assert third.build is not None and (third.build.added, third.build.updated) == (0, 1)
+    # updated: the bridge page, and the storm story, which gained a third address to cite
+    assert third.build is not None and (third.build.added, third.build.updated) == (0, 2)
+    assert Library(settings.fetched_dir).find_url(news.url("/c/storm")) is not None
 
     # A malformed feed and a page that is not a feed fail alone; nothing indexed is lost.
     bad = news.raw("/bad.xml", b"<rss><channel><item><title>broken", "application/rss+xml")

@@ -3,80 +3,24 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.errors import StoreUnavailable
 from bot.service import build_service, status_of
 from bot.settings import Settings
 from index.build import build_index
 from index.store import Store, make_client
-from tests.conftest import SEED_FILE, make_settings
+from tests.conftest import SEED_FILE, ChromaServer, free_port, make_settings
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
-        pytest.skip("the chroma command is not installed in this environment")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(path / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma server did not start: {(path / 'server.log').read_text()}")
-                time.sleep(0.3)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 @pytest.fixture
-def server_settings(tmp_path: Path, chroma_server: int, request: pytest.FixtureRequest) -> Settings:
+def server_settings(tmp_path: Path, chroma_server: ChromaServer) -> Settings:
     (tmp_path / "articles").mkdir()
-    prefix = "t" + str(abs(hash(request.node.name)))[:10]
-    return make_settings(
-        tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_server, collection_prefix=prefix
-    )
+    return chroma_server.settings(tmp_path)
 
 
 def test_build_and_answer_against_a_server(server_settings: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -104,15 +48,48 @@ def test_build_and_answer_against_a_server(server_settings: Settings, embedder) 
         "a running service must see the new article"
     )
 
-    status = status_of(
-        server_settings, Store(make_client(server_settings), server_settings.collection_prefix)
-    )
+    status = status_of(server_settings, Store.open(server_settings))
     assert status["articles"] == 2 and status["store"].startswith("http://127.0.0.1:")
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    from bot.errors import StoreUnavailable
-
-    settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=_free_port())
+    settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreUnavailable, match="CHROMA_HOST"):
         make_client(settings)
+
+
+def test_server_going_away_is_a_clear_error_and_coming_back_needs_no_restart(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    server = ChromaServer(tmp_path / "own-server")  # its own server: this test stops it
+    (tmp_path / "own-server").mkdir()
+    (tmp_path / "articles").mkdir()
+    shutil.copy(SEED_FILE, tmp_path / "articles" / "seed.txt")
+    server.start()
+    try:
+        settings = server.settings(tmp_path)
+        build_index(settings, embedder=embedder)
+        service = build_service(settings, embedder=embedder)
+        question = "Why did Sheinbaum reject Trump's offer to send troops?"
+        assert service.ask(question).found
+
+        server.stop()
+        for _ in range(2):  # every question while it is down gets the same clear error, quickly
+            with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1.*not answering"):
+                service.ask(question)
+        with pytest.raises(StoreUnavailable):
+            build_index(settings, embedder=embedder)
+
+        server.start()  # same data, same port
+        answer = service.ask(question)
+        assert answer.found and any("sovereignty" in c.quote.lower() for c in answer.citations)
+        (tmp_path / "articles" / "b.txt").write_text(
+            "Bridge vote\nThe city council rejected the new bridge on Monday.\n"
+        )
+        report = build_index(settings, embedder=embedder)
+        assert report.added == 1 and report.unchanged == 1
+        assert (
+            "rejected" in service.ask("What did the city council decide about the bridge?").answer
+        )
+    finally:
+        server.stop()

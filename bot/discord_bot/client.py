@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.discord_bot.access import Access
 from bot.discord_bot.answering import add_vote_reactions, message_kwargs, produce_answer
-from bot.discord_bot.errors import friendly_message, install_redaction
+from bot.discord_bot.errors import friendly_message, install_redaction, secret_values
 from bot.discord_bot.formatting import NO_MENTIONS, PLACEHOLDER, Reply, thread_name
 from bot.discord_bot.limits import ConcurrencyLimit, Cooldown, busy_message, cooldown_message
 from bot.errors import ConfigError
@@ -286,8 +286,7 @@ async def respond(interaction: discord.Interaction, text: str) -> None:
 def run(settings: Any, service_factory: Callable[[], AnswerService]) -> None:
     """Start the bot and block until it stops. Errors name the fix (token, intents)."""
     token = settings.discord_token.get_secret_value().strip()
-    api_key = settings.chroma_api_key.get_secret_value() if settings.chroma_api_key else ""
-    install_redaction([token, api_key])
+    install_redaction(secret_values(settings))  # the token, CHROMA_API_KEY, OPENAI_API_KEY, ...
     bot = NewsBot(settings, service_factory)
     try:
         bot.run(token, log_handler=None)

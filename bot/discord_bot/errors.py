@@ -7,7 +7,9 @@ friendly reply; anything else is logged with its traceback and the user is told 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,6 +21,16 @@ log = logging.getLogger(__name__)
 
 UNEXPECTED = "⚠️ Something went wrong on my side while answering. It has been logged for the admins."
 REDACTED = "[redacted]"
+# Keys that LangChain's providers read from the environment (NEWSBOT_LLM=provider:model).
+PROVIDER_KEYS = (
+    "OPENAI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "FIREWORKS_API_KEY",
+)
+_secrets: list[str] = []  # what install_redaction was given: replies are redacted too
 
 
 class NotAllowed(app_commands.CheckFailure):
@@ -30,7 +42,7 @@ def friendly_message(error: BaseException) -> str:
     if isinstance(error, app_commands.CommandInvokeError | commands.CommandInvokeError):
         error = error.original
     if isinstance(error, InvalidQuestion):
-        return f"❓ {error}"
+        return redact(f"❓ {error}")
     if isinstance(error, IndexEmpty):
         return "📭 Nothing is indexed yet. An admin can run /reindex to index the articles."
     if isinstance(error, IndexBusy):
@@ -38,9 +50,9 @@ def friendly_message(error: BaseException) -> str:
     if isinstance(error, StoreUnavailable):
         return "🔌 I can't reach the article store at the moment. Please try again later."
     if isinstance(error, NewsbotError):
-        return f"⚠️ {error}"
+        return redact(f"⚠️ {error}")
     if isinstance(error, NotAllowed):
-        return f"🚫 {error}"
+        return redact(f"🚫 {error}")
     if isinstance(error, app_commands.CheckFailure):
         return "🚫 You can't use this command here."
     if isinstance(error, discord.Forbidden):
@@ -79,9 +91,30 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+def secret_values(settings: Any) -> list[str]:
+    """Every secret the bot may hold: the secret settings (DISCORD_TOKEN, CHROMA_API_KEY) and the
+    model providers' keys, which LangChain reads from the environment."""
+    values = [
+        getattr(settings, name).get_secret_value()
+        for name in ("discord_token", "chroma_api_key")
+        if getattr(settings, name, None) is not None
+    ]
+    values += [os.environ.get(name, "") for name in PROVIDER_KEYS]
+    return [v.strip() for v in values if v and v.strip()]
+
+
+def redact(text: str) -> str:
+    """``text`` without any secret given to :func:`install_redaction`."""
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
-    """Attach the filter to every handler of the root logger (where all records end up)."""
+    """Attach the filter to every handler of the root logger (where all records end up), and
+    redact the same secrets from the replies :func:`friendly_message` writes."""
     redactor = RedactSecrets(secrets)
+    _secrets[:] = sorted(set(_secrets) | set(redactor.secrets), key=len, reverse=True)
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig()

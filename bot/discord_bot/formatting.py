@@ -101,6 +101,9 @@ def _meta_line(c: Citation) -> str:
     link = _link(c.url)
     if link:
         parts.append(link)
+    also = [link for link in map(_link, c.other_urls) if link]
+    if also:
+        parts.append("also at " + " ".join(also))
     return " · ".join(parts)
 
 

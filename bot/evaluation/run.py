@@ -297,13 +297,7 @@ def _dense_hits(service: AnswerService, query: str, k: int) -> list[Hit]:
     searcher = service.searcher
     snap = searcher.snapshot()
     vector = searcher.embedder.encode([query])[0]
-    n = min(max(k, searcher.settings.candidates) + 10, max(1, len(snap.bm25_ids)))
-    hits = [
-        Hit(cid, text, m, dense=sim)
-        for cid, sim, m, text in searcher.store.query(snap.meta.generation, vector, n)
-        if snap.live.get(str(m["article_id"])) == m["content_hash"]
-    ]
-    return hits[:k]
+    return searcher.dense_hits(snap, vector, max(k, searcher.settings.candidates))[:k]
 
 
 # -- scoring helpers ------------------------------------------------------------------------------
