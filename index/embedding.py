@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from bot.errors import ConfigError, ModelNotFound
 
@@ -59,8 +58,11 @@ def embedding_key(model: str, backend: str) -> str:
     return f"{canonical} (int8)" if backend == "onnx-int8" else canonical
 
 
-class Embedder(Embeddings):
-    """A LangChain ``Embeddings`` whose model is loaded once, on first use, thread-safely."""
+class Embedder:
+    """A text embedder whose model is loaded once, on first use, thread-safely.
+
+    It has LangChain's ``Embeddings`` interface (``embed_documents``, ``embed_query``) without
+    inheriting from it, so commands that embed nothing don't import LangChain (~0.13 s)."""
 
     backend = ""
 
