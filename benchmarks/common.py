@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DEV = ROOT.parent / "shared" / "eval" / "realtimeqa" / "dev"
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 SEEDS = ROOT / "seeds"
+SEED_QUESTIONS = [  # questions about the seed article, for runs without the dev split
+    "Why did Sheinbaum reject Trump's offer to send troops?",
+    "What did Trump say about the cartels?",
+    "How does Mexico cooperate with the US on security?",
+    "What is the economic relationship between Mexico and the US?",
+    "Who is Mario Nawfal?",
+]
 
 
 def offline_env(**extra: str) -> dict[str, str]:

@@ -52,13 +52,6 @@ LATE_PAGES = 5
 UPDATE_NOTE = (
     "Update: this article was revised after publication, while newsbot's load test was running."
 )
-SEED_QUESTIONS = [
-    "Why did Sheinbaum reject Trump's offer to send troops?",
-    "What did Trump say about the cartels?",
-    "How does Mexico cooperate with the US on security?",
-    "What is the economic relationship between Mexico and the US?",
-    "Who is Mario Nawfal?",
-]
 # --quick: two small articles added during the run, with a question each.
 QUICK_LATE = [
     (
@@ -420,7 +413,7 @@ def _prepare_quick(root: Path) -> str:
     shutil.copy(seed, root / "articles" / seed.name)
     text = seed.read_text(encoding="utf-8").rstrip()
     (root / "late" / seed.name).write_text(f"{text}\n\n{UPDATE_NOTE}\n", encoding="utf-8")
-    questions = [{"question": q, "date": None, "late": False} for q in SEED_QUESTIONS]
+    questions = [{"question": q, "date": None, "late": False} for q in common.SEED_QUESTIONS]
     for number, (title, body, question) in enumerate(QUICK_LATE):
         write_records([_page(title, body * 12)], root / "late" / f"late-{number}.jsonl")
         questions.append({"question": question, "date": None, "late": True})

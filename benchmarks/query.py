@@ -26,13 +26,6 @@ from benchmarks import common
 
 MODULE = "benchmarks.query"
 STAGES = ("embed", "dense", "bm25", "fuse", "answer", "total")
-SEED_QUESTIONS = [
-    "Why did Sheinbaum reject Trump's offer to send troops?",
-    "What did Trump say about the cartels?",
-    "How does Mexico cooperate with the US on security?",
-    "What is the economic relationship between Mexico and the US?",
-    "Who is Mario Nawfal?",
-]
 
 
 def _settings(data: Path) -> Any:
@@ -154,7 +147,7 @@ def measure(quick: bool, eval_cache: Path, target: int) -> list[dict[str, Any]]:
         MODULE, "--step", "synth", str(dev), "--data", str(synth), "--target", str(target)
     )
     questions = common.scratch("questions")
-    (questions / "seed.json").write_text(json.dumps(SEED_QUESTIONS * (2 if quick else 10)))
+    (questions / "seed.json").write_text(json.dumps(common.SEED_QUESTIONS * (2 if quick else 10)))
     (questions / "dev.json").write_text(json.dumps(_dev_questions(10 if quick else None)))
     results = []
     for label, data, qfile in [

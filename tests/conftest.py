@@ -156,6 +156,12 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 
 
 @pytest.fixture(scope="session")
+def seed_folder(seed_settings: Settings) -> Path:
+    """The folder of the seed index: ``articles/`` and ``data/`` (for CLI runs; don't change it)."""
+    return seed_settings.data_dir.parent
+
+
+@pytest.fixture(scope="session")
 def seed_service(seed_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
     from bot.service import build_service
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import shutil
 import tempfile
 import time
 import tracemalloc
@@ -32,7 +31,7 @@ from index.build import BuildReport, build_index
 from index.clean import clean_text
 from index.embedding import Embedder
 from index.sources import SUFFIXES, SourceFile, discover, parse_date, read_file
-from tests.conftest import SEED_FILE, make_settings
+from tests.conftest import make_settings
 
 runner = CliRunner()
 SEED_QUESTION = "Why did Sheinbaum reject Trump's offer to send troops?"
@@ -180,23 +179,14 @@ def test_clean_question_returns_clean_text_or_refuses(question: str, limit: int)
 
 
 # -- questions through the command line ------------------------------------------------------------
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    tmp = tmp_path_factory.mktemp("cli-seed")
-    (tmp / "articles").mkdir()
-    shutil.copy(SEED_FILE, tmp / "articles" / "seed.txt")
-    build_index(make_settings(tmp), embedder=embedder)
-    return tmp
-
-
 @pytest.fixture
-def cli_seed(seed_index: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli_seed(seed_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from bot.settings import get_settings
 
-    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(seed_index / "data"))
-    monkeypatch.setenv("NEWSBOT_ARTICLE_DIRS", str(seed_index / "articles"))
+    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(seed_folder / "data"))
+    monkeypatch.setenv("NEWSBOT_ARTICLE_DIRS", str(seed_folder / "articles"))
     get_settings.cache_clear()
-    yield seed_index
+    yield seed_folder
     get_settings.cache_clear()
 
 

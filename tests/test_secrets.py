@@ -100,15 +100,6 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def seed_folder(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    tmp = tmp_path_factory.mktemp("secrets-seed")
-    (tmp / "articles").mkdir()
-    shutil.copy(SEED_FILE, tmp / "articles" / "seed.txt")
-    build_index(make_settings(tmp), embedder=embedder)
-    return tmp
-
-
 # -- settings --------------------------------------------------------------------------------------
 def test_every_secret_setting_is_a_secret_str() -> None:
     secret_fields = {
