@@ -92,10 +92,14 @@ class _Pending:
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Any) -> Iterator[None]:
-    """One writer at a time for the embedded store (a Chroma server handles its own writers)."""
+def writer_lock(settings: Any, store: Store | None = None) -> Iterator[None]:
+    """One writer at a time: a file lock for the embedded store, the lease (index/lease.py) of a
+    shared one (a Chroma server or Chroma Cloud)."""
     if settings.chroma_host or settings.chroma_api_key:
-        yield
+        from index.lease import writer_lease
+
+        with writer_lease(store or Store.open(settings)):
+            yield
         return
     import fcntl
 
@@ -105,8 +109,9 @@ def writer_lock(settings: Any) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
             raise IndexBusy(
-                "Another newsbot process is updating the index. Wait for it to finish, or run a "
-                "Chroma server (set CHROMA_HOST) so several processes can write at once."
+                "Another newsbot process is updating the index. Wait for it to finish and try "
+                "again. (With the embedded store, all processes run on this machine; a Chroma "
+                "server, set with CHROMA_HOST, lets processes on several machines take turns.)"
             ) from error
         yield
 
@@ -415,7 +420,7 @@ def build_index(
     progress: Progress | None = None,
 ) -> BuildReport:
     """Bring the index in line with the article folders; returns what was done."""
-    with writer_lock(settings):
-        store = store or Store.open(settings)
+    store = store or Store.open(settings)
+    with writer_lock(settings, store):
         folders = list(folders) if folders else list(settings.article_folders)
         return Builder(settings, store, embedder, progress).run(folders, full)

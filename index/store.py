@@ -32,6 +32,7 @@ from bot.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 META_ID = "current"
+LEASE_ID = "writer"  # in the meta collection: which process may write a shared store (lease.py)
 _PLACEHOLDER = [0.0]  # manifest rows need a vector; one dimension costs nothing
 _PAGE = 5000
 
@@ -230,6 +231,25 @@ class Store:
         }
         self._meta.upsert(ids=[META_ID], embeddings=[_PLACEHOLDER], metadatas=[record])
         self.written_revision = meta.revision
+
+    # -- the writers' lease (index/lease.py) -----------------------------------------------------
+    @_remote
+    def lease(self) -> tuple[str, float] | None:
+        """(holder, expiry as a Unix time) of the writers' lease, if one was taken."""
+        got = self._meta.get(ids=[LEASE_ID], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        m = got["metadatas"][0]
+        return str(m["owner"]), float(m["expires"])
+
+    @_remote
+    def write_lease(self, owner: str, expires: float) -> None:
+        record = {"owner": owner, "expires": expires}
+        self._meta.upsert(ids=[LEASE_ID], embeddings=[_PLACEHOLDER], metadatas=[record])
+
+    @_remote
+    def drop_lease(self) -> None:
+        self._meta.delete(ids=[LEASE_ID])
 
     @staticmethod
     def now() -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from bot.errors import StoreUnavailable
+from bot.errors import IndexBusy, StoreUnavailable
 from bot.service import build_service, status_of
 from bot.settings import Settings
 from index.build import build_index
@@ -93,3 +96,43 @@ def test_server_going_away_is_a_clear_error_and_coming_back_needs_no_restart(
         )
     finally:
         server.stop()
+
+
+def test_writers_take_turns_on_a_server(server_settings: Settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.lease import writer_lease
+
+    shutil.copy(SEED_FILE, server_settings.article_dirs[0] / "seed.txt")
+    store = Store.open(server_settings)
+    with writer_lease(store):  # another `newsbot index`, on this or another machine
+        with pytest.raises(IndexBusy, match="Chroma server") as busy:
+            build_index(server_settings, embedder=embedder)
+        assert socket.gethostname() in str(busy.value)
+    assert store.lease() is None, "the lease is released when the writer is done"
+    assert build_index(server_settings, embedder=embedder).added == 1
+
+
+def test_a_lease_lapses_when_its_holder_is_gone_or_late(server_settings: Settings) -> None:
+    from index.lease import claim, owner_id
+
+    store = Store.open(server_settings)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid no longer belongs to a process
+    dead = f"{socket.gethostname()}:{ended.pid}:x"
+    store.write_lease(dead, time.time() + 600)
+    claim(store, owner_id())  # a process on this machine that ended: taken over at once
+
+    store.write_lease("elsewhere:1:x", time.time() + 600)
+    with pytest.raises(IndexBusy, match="on elsewhere"):
+        claim(store, owner_id())
+    store.write_lease("elsewhere:1:x", time.time() - 1)
+    claim(store, owner_id())  # a holder on another machine that stopped renewing
+
+
+def test_the_lease_is_renewed_while_the_writer_works(server_settings: Settings) -> None:
+    from index.lease import writer_lease
+
+    store = Store.open(server_settings)
+    with writer_lease(store, seconds=0.8) as owner:
+        time.sleep(1.6)  # twice as long as one claim lasts
+        held = store.lease()
+        assert held is not None and held[0] == owner and held[1] > time.time()
