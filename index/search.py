@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -202,6 +202,7 @@ class HybridSearcher:
         weight = self.settings.recency_weight / (self.settings.rrf_k + 1)
         if not strict and (since or until):
             fused = prefer_window(fused, since, until, weight)
+            fused = drop_older(fused, since, until, self.settings.recency_slack_days)
             # no candidate from that time: the index is older than the question's "now", and
             # which of the candidates is newest says nothing about the news it asks for
             prefer_recent = prefer_recent and any(_within(h, since, until) for h in fused)
@@ -333,6 +334,19 @@ def prefer_window(
         if _within(hit, since, until):
             hit.score += weight
     return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def drop_older(
+    hits: list[Hit], since: date | None, until: date | None, slack_days: float
+) -> list[Hit]:
+    """Leave out hits published more than ``slack_days`` before ``since`` when some hit is from
+    that time: "this week" is not answered from a story years old. Undated hits stay."""
+    if since is None or slack_days < 0:
+        return hits
+    floor = since - timedelta(days=slack_days)
+    if not any(_within(h, floor, until) for h in hits):
+        return hits
+    return [h for h in hits if (day := _day(h.meta.get("published"))) is None or day >= floor]
 
 
 def _within(hit: Hit, since: date | None, until: date | None) -> bool:

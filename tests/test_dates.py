@@ -257,3 +257,20 @@ def test_cli_ask_since_until(cli_env: None) -> None:
     assert {c["published"] for c in data["citations"]} <= {"2025-03-03", "2025-01-10"}
     result = runner.invoke(app, ["ask", "How many people did the Westmarch storm kill?"])
     assert "As of 2025-03-06 (the newest cited article)." in result.output
+
+
+def test_a_question_about_this_week_is_not_answered_from_a_story_years_old() -> None:
+    from datetime import date
+
+    from index.search import Hit, drop_older
+
+    def hit(cid: str, published: str) -> Hit:
+        return Hit(cid, "text", {"article_id": cid, "start": 0, "published": published})
+
+    old, recent, undated = hit("old", "2016-01-17"), hit("new", "2022-07-10"), hit("undated", "")
+    week = (date(2022, 7, 9), date(2022, 7, 15))
+    kept = drop_older([old, recent, undated], *week, slack_days=30)
+    assert [h.chunk_id for h in kept] == ["new", "undated"]
+    # nothing from that time: the index predates the question, keep what there is
+    assert drop_older([old, undated], *week, slack_days=30) == [old, undated]
+    assert drop_older([old, recent], *week, slack_days=-1) == [old, recent]  # turned off
