@@ -386,7 +386,6 @@ def _to_article(
     authors = _names(record.get("authors") or record.get("author"))
     identity = f"url:{url}" if url else f"file:{key}#{index}"
     return Article(
-        other_urls=_other_urls(record.get("urls"), url),
         id=sha256(identity)[:16],
         title=title,
         text=body,
@@ -396,6 +395,7 @@ def _to_article(
             record.get("publish_date") or record.get("published") or record.get("date")
         ),
         authors=authors,
+        other_urls=_other_urls(record.get("urls"), url),
     )
 
 

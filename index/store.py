@@ -98,10 +98,14 @@ def make_client(settings: Any, fresh: bool = False) -> Any:
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        if fresh:
+        if fresh:  # forget the shared instance (a private cache; the public reset clears all)
             from chromadb.api.shared_system_client import SharedSystemClient
 
-            SharedSystemClient._identifier_to_system.pop(str(path), None)
+            shared = getattr(SharedSystemClient, "_identifier_to_system", None)
+            if isinstance(shared, dict):
+                shared.pop(str(path), None)
+            else:
+                SharedSystemClient.clear_system_cache()
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:  # chromadb raises several unrelated types for "cannot connect"
         raise StoreUnavailable(
