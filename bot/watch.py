@@ -124,19 +124,23 @@ def watch(
     on_cycle: Callable[[Cycle], None],
     max_cycles: int | None = None,
 ) -> None:
-    """Run the watcher until Ctrl-C or SIGTERM; returns normally either way."""
+    """Run the watcher until Ctrl-C or SIGTERM; returns normally either way.
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        log.info("SIGTERM: stopping after the current article")
+    Both signals get a handler of their own: a process started in the background inherits
+    SIGINT as ignored, and Python then raises no KeyboardInterrupt for it."""
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: stopping after the current article", signal.Signals(signum).name)
         watcher.stop.set()
 
+    stops = (signal.SIGTERM, signal.SIGINT)
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, on_term) if in_main else None
+    previous = {s: signal.signal(s, on_stop) for s in stops} if in_main else {}
     try:
         watcher.run(interval, on_cycle, max_cycles)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # not the main thread: no handlers of our own
         watcher.stop.set()
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         watcher.close()
