@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -131,7 +132,8 @@ def run(
     as_json: bool = False,
 ) -> None:
     repl = Repl(service, console, as_json)
-    if stdin.isatty():
+    if stdin.isatty():  # load the model and the index while the first question is typed
+        threading.Thread(target=service.warm_up, name="newsbot-warm-up", daemon=True).start()
         repl.run_interactive(history)
     else:
         repl.run_lines(stdin)

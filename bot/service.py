@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.answer import Answer, Answerer, ExtractiveAnswerer
 from bot.conflicts import annotate_dates
-from bot.errors import InvalidQuestion
+from bot.errors import InvalidQuestion, NewsbotError
 from bot.followup import Turn, standalone_query
 from bot.recency import DateWindow, resolve_window
 from index.embedding import Embedder, embedding_key, make_embedder
@@ -129,6 +129,20 @@ class AnswerService:
 
     def status(self) -> dict[str, Any]:
         return status_of(self.settings, self.searcher.store)
+
+    def warm_up(self) -> bool:
+        """Load the embedding model and the searcher's snapshot (BM25 over every live chunk) now,
+        so the first question does not wait for them. False when there is nothing to load yet or
+        the store cannot be reached (the first question then says so)."""
+        started = time.perf_counter()
+        try:
+            self.searcher.embedder.encode(["warm-up"])
+            self.searcher.snapshot()
+        except NewsbotError as error:
+            log.info("warm-up skipped: %s", error)
+            return False
+        log.info("warmed up in %.1fs", time.perf_counter() - started)
+        return True
 
 
 def status_of(settings: Any, store: Store) -> dict[str, Any]:

@@ -71,3 +71,19 @@ def test_odd_but_valid_questions_are_answered(seed_store_service: AnswerService)
     ]:
         answer = seed_store_service.ask(question)
         assert isinstance(answer.found, bool)
+
+
+def test_warm_up_loads_the_model_and_index_before_the_first_question(
+    seed_settings, embedder, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.service import build_service
+    from tests.conftest import make_settings
+
+    service = build_service(seed_settings, embedder=embedder)
+    assert service.searcher._snapshot is None
+    assert service.warm_up() is True
+    assert service.searcher._snapshot is not None and service.searcher.embedder.loaded
+
+    (tmp_path / "articles").mkdir()
+    empty = build_service(make_settings(tmp_path), embedder=embedder)
+    assert empty.warm_up() is False, "nothing indexed yet: the first question will say so"

@@ -55,6 +55,7 @@ class NewsBot(commands.Bot):
         self.settings = settings
         self._service_factory = service_factory
         self._service: AnswerService | None = None
+        self.warming: asyncio.Task[bool] | None = None
         self.feedback = feedback or FeedbackStore.in_data_dir(settings.data_dir)
         self.access = Access.from_settings(settings)
         self.cooldown = Cooldown(settings.discord_cooldown_seconds)
@@ -73,6 +74,8 @@ class NewsBot(commands.Bot):
 
         if self._service is None:
             self._service = await asyncio.to_thread(self._service_factory)
+        # load the model and the index in the background: the first question need not wait
+        self.warming = asyncio.create_task(asyncio.to_thread(self._service.warm_up))
         await self.add_cog(NewsCommands(self))
         if self.settings.discord_sync_commands:
             await self.sync_commands()
