@@ -31,6 +31,7 @@ _WANTS_FACT = re.compile(
     r"\b(which|what) \w+\?\s*$",
     re.IGNORECASE,
 )
+_QUESTION_END = re.compile(r"\?[\s\"'”’)\]]*$")
 _NAME_OR_FIGURE = re.compile(r"(?<![\w.])(?:[A-Z][\w’'&.-]*|\d[\d,.%]*)")
 
 
@@ -174,6 +175,8 @@ class ExtractiveAnswerer:
                 sentence = hit.text[a:b]
                 if len(sentence) < 20 or POST_ATTRIBUTION.match(sentence):
                     continue
+                if _QUESTION_END.search(sentence) and not _novelty(sentence, terms):
+                    continue  # a question that brings nothing new (quiz pages repeat the one asked)
                 found = terms & set(tokenize(sentence))
                 overlap = sum(weights[t] for t in found) / total
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)

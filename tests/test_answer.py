@@ -87,3 +87,23 @@ def test_warm_up_loads_the_model_and_index_before_the_first_question(
     (tmp_path / "articles").mkdir()
     empty = build_service(make_settings(tmp_path), embedder=embedder)
     assert empty.warm_up() is False, "nothing indexed yet: the first question will say so"
+
+
+def test_a_sentence_that_repeats_the_question_is_not_an_answer() -> None:
+    """Quiz pages hold the very question asked; quoting it back answers nothing."""
+    from bot.answer import ExtractiveAnswerer
+    from index.search import Hit
+
+    question = "Which wildly popular show was recently green lit for a new season?"
+    quiz = "News quiz. Which wildly popular show was recently green lit for a new season? Take the quiz."
+    story = (
+        "Netflix said on Sunday that Squid Game, its wildly popular South Korean show, was green "
+        "lit for a new season. Filming starts next year."
+    )
+    hits = [
+        Hit("quiz:0", quiz, {"article_id": "quiz", "start": 0, "title": "Quiz"}, dense=0.9),
+        Hit("story:0", story, {"article_id": "story", "start": 0, "title": "Squid"}, dense=0.7),
+    ]
+    answer = ExtractiveAnswerer().answer(question, hits)
+    assert answer.found and "Squid Game" in answer.answer
+    assert all(not c.quote.rstrip().endswith("?") for c in answer.citations)
