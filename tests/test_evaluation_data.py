@@ -360,6 +360,10 @@ def test_best_choice() -> None:
     assert best_choice(["a cat", "a cat"], "the cat") == 0
     assert best_choice(["Alpha", "Beta"], "nothing relevant") == -1
     assert best_choice([], "text") == -1
+    # both are in the cited passage; the one the answer quotes is the better supported
+    passage = "The raid was at Mar-a-Lago in Palm Beach, Florida. He lives in New York too."
+    assert best_choice(["New York", "Florida"], passage) == 0  # otherwise the order decides
+    assert best_choice(["New York", "Florida"], passage, "The raid was in Florida.") == 1
 
 
 def test_retrieval_metrics() -> None:

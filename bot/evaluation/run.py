@@ -245,7 +245,7 @@ def _ask_all(
         evidence = _evidence(answer)
         passages = _cited_passages(service, answer)
         top_text = "\n".join(h.text for h in hybrid[:ANSWER_HIT_DEPTH])
-        chosen = best_choice(question.choices, passages) if passages else -1
+        chosen = best_choice(question.choices, passages, evidence) if passages else -1
         chosen_from_quotes = best_choice(question.choices, evidence) if evidence else -1
         if answer.found:
             validity.append(float(citations_valid(service, answer, generation)))

@@ -198,18 +198,25 @@ def _coverage(choice: str, evidence_tokens: frozenset[str]) -> float:
     return sum(t in evidence_tokens for t in content) / len(content)
 
 
-def best_choice(choices: list[str], evidence: str) -> int:
+def best_choice(choices: list[str], evidence: str, quoted: str = "") -> int:
     """Index of the choice best supported by ``evidence``; -1 if none has support.
 
     Choices whose full text hits the evidence (:func:`answer_hit`) beat those that do
-    not; ties are broken by the share of the choice's content tokens found in the
-    evidence, then by the lowest index.
+    not. Among equals, a choice that the answer itself quotes (``quoted``: the answer
+    and its quoted sentences, a part of the evidence) beats one that only the
+    surrounding passages mention; then the share of the choice's content tokens found
+    in the evidence decides, then the lowest index.
     """
     vocabulary = frozenset(tokenize(evidence))
-    best, best_score = -1, (False, 0.0)
+    best, best_score = -1, (False, False, 0.0)
     for index, choice in enumerate(choices):
-        score = (answer_hit(choice, evidence), _coverage(choice, vocabulary))
-        if (score[0] or score[1] > 0) and score > best_score:
+        hit = answer_hit(choice, evidence)
+        score = (
+            hit,
+            hit and bool(quoted) and answer_hit(choice, quoted),
+            _coverage(choice, vocabulary),
+        )
+        if (score[0] or score[2] > 0) and score > best_score:
             best, best_score = index, score
     return best
 
