@@ -118,6 +118,16 @@ def _cited(service: AnswerService, question: str) -> set[str]:
     return {c.title for c in answer.citations}
 
 
+def _indexed(settings: Settings, embedder: Embedder, *names: str) -> Path:
+    """The article folder, holding the named stories, indexed; returns the folder."""
+    folder = settings.article_dirs[0]
+    folder.mkdir()
+    for name in names:
+        _write(folder, name)
+    build_index(settings, embedder=embedder)
+    return folder
+
+
 def _store(settings: Settings) -> Store:
     return Store.open(settings)
 
@@ -172,11 +182,7 @@ def test_killed_rebuild_keeps_old_index_and_next_build_completes_it(
     request: pytest.FixtureRequest,
 ) -> None:
     settings = settings_for(store_kind, tmp_path, request)
-    folder = settings.article_dirs[0]
-    folder.mkdir()
-    for name in ("volcano", "wheat", "chess"):
-        _write(folder, name)
-    build_index(settings, embedder=default_embedder)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat", "chess")
     before = _store(settings).meta()
     assert before is not None
 
@@ -212,11 +218,7 @@ def test_askers_during_a_rebuild_see_whole_articles_only(
     tmp_path: Path, default_embedder: Embedder, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
     settings = settings_for(store_kind, tmp_path, request)
-    folder = settings.article_dirs[0]
-    folder.mkdir()
-    for name in ("volcano", "wheat", "chess"):
-        _write(folder, name)
-    build_index(settings, embedder=default_embedder)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat", "chess")
     service = build_service(settings, store=_store(settings), embedder=default_embedder)
     _write(folder, "volcano", "A second eruption followed on Tuesday.")
     (folder / "wheat.txt").unlink()
@@ -271,11 +273,7 @@ def test_a_running_service_sees_what_another_process_indexed(
 ) -> None:
     """`newsbot watch` or `newsbot index` in one process, the bot in another: no restart needed."""
     settings = settings_for(store_kind, tmp_path, request)
-    folder = settings.article_dirs[0]
-    folder.mkdir()
-    for name in ("volcano", "wheat"):
-        _write(folder, name)
-    build_index(settings, embedder=default_embedder)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
     service = build_service(settings, store=_store(settings), embedder=default_embedder)
     assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
 
