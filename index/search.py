@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -130,7 +131,7 @@ class HybridSearcher:
         ids: list[str] = []
         corpus: list[list[str]] = []
         chunk_meta: dict[str, tuple[dict[str, Any], str]] = {}
-        for chunk_id, m, text in self.store.all_chunks(meta.generation):
+        for chunk_id, m, text in self._stored_chunks(meta.generation):
             if live.get(str(m["article_id"])) != m["content_hash"]:
                 continue
             ids.append(chunk_id)
@@ -149,6 +150,24 @@ class HybridSearcher:
             time.perf_counter() - started,
         )
         return _Snapshot(meta, live, bm25, ids, chunk_meta, document_frequency)
+
+    def _stored_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """Every stored chunk of ``generation``. On a reload, the records the previous snapshot
+        holds are reused and only new ids are read: a chunk id names its article's content hash,
+        so the text and metadata behind an id never change."""
+        previous = self._snapshot
+        if previous is None or previous.meta.generation != generation:
+            yield from self.store.all_chunks(generation)
+            return
+        known = previous.chunk_meta
+        new = []
+        for chunk_id in self.store.chunk_ids(generation):
+            if chunk_id in known:
+                m, text = known[chunk_id]
+                yield chunk_id, m, text
+            else:
+                new.append(chunk_id)
+        yield from self.store.chunk_records(generation, new)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the live chunks (1.0 before any load)."""

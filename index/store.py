@@ -382,6 +382,30 @@ class Store:
                 yield chunk_id, str(m["article_id"]), str(m["content_hash"])
 
     @_remote
+    def chunk_ids(self, generation: int) -> list[str]:
+        """The id of every stored chunk, live or not (cheap: no texts, no metadata)."""
+        ids: list[str] = []
+        for page, _, _ in self._pages(self.chunks(generation), []):
+            ids.extend(page)
+        return ids
+
+    @_remote
+    def chunk_records(
+        self, generation: int, ids: Sequence[str]
+    ) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """(id, metadata, text) of the given chunks that exist."""
+        collection = self.chunks(generation)
+        for start in range(0, len(ids), _PAGE):
+            got = collection.get(
+                ids=list(ids[start : start + _PAGE]), include=["metadatas", "documents"]
+            )
+            for chunk_id, m, text in zip(
+                got["ids"], got["metadatas"], got["documents"], strict=True
+            ):
+                if m is not None:
+                    yield chunk_id, m, text
+
+    @_remote
     def all_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
         """(id, metadata, text) of every stored chunk, page by page."""
         for ids, metadatas, documents in self._pages(

@@ -164,3 +164,29 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, embedding_model=str(tmp_path / "no-such-model"))
     with pytest.raises(ModelNotFound, match="NEWSBOT_EMBEDDING_MODEL"):
         build_index(settings)
+
+
+def test_a_reload_reads_only_the_chunks_it_does_not_hold(
+    settings, articles_dir: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(SEED_FILE, articles_dir / "seed.txt")
+    build_index(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
+    store = service.searcher.store
+    first = service.searcher.snapshot()
+
+    read: list[str] = []
+    real = store.chunk_records
+
+    def spy(generation, ids):  # type: ignore[no-untyped-def]
+        read.extend(ids)
+        return real(generation, ids)
+
+    store.chunk_records = spy  # type: ignore[method-assign]
+    (articles_dir / "b.txt").write_text("Bridge vote\nThe city council rejected the new bridge.\n")
+    build_index(settings, store=store, embedder=embedder)
+    second = service.searcher.snapshot()
+    added = set(second.bm25_ids) - set(first.bm25_ids)
+    assert added and set(read) == added, "only the new article's chunks are read again"
+    assert set(first.bm25_ids) <= set(second.bm25_ids)
+    assert "rejected" in service.ask("What did the city council decide about the bridge?").answer
