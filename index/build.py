@@ -215,21 +215,16 @@ class Builder:
         to_index: list[_Pending] = []
         keep: set[str] = set()
         source_updates: list[ArticleRecord] = []
+        unchanged = {f.key for f in files if f.key in by_source and _unchanged(by_source[f.key], f)}
         # article id -> the file it is indexed from. Unchanged files count first, whatever their
         # order: a new file that repeats an indexed article's address is the duplicate, and
         # never replaces the article it copies.
-        seen: dict[str, str] = {
-            r.id: source.key
-            for source in files
-            for r in by_source.get(source.key, [])
-            if _unchanged(by_source[source.key], source)
-        }
+        seen = {r.id: key for key in unchanged for r in by_source[key]}
         for source in files:
             previous = by_source.get(source.key, [])
-            if previous and _unchanged(previous, source):
+            if source.key in unchanged:
                 keep.update(r.id for r in previous)
                 self.report.unchanged += len(previous)
-                seen.update((r.id, source.key) for r in previous)
                 continue
             result = read_file(source, self.settings.max_article_bytes)
             self.report.problems.extend(result.problems)
