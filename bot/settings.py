@@ -32,12 +32,14 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 64
     chunk_chars: int = 900
     chunk_overlap: int = 1
+    chunk_min_chars: int = 200  # a shorter section joins the text after it
 
     # Retrieval and answering
     top_k: int = 5
     candidates: int = 40
     rrf_k: int = 60
     article_fusion_weight: float = 1.0  # RRF over articles as well as chunks (0 turns it off)
+    passages_per_article: int = 3  # more of one article's chunks rank after the others (0: no cap)
     min_relevance: float = 0.35
     min_coverage: float = 0.35
     max_question_chars: int = 2000

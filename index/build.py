@@ -73,7 +73,10 @@ class BuildReport:
 
 
 def chunker_key(settings: Any) -> str:
-    return f"v{CHUNKER_VERSION}:{settings.chunk_chars}:{settings.chunk_overlap}"
+    return (
+        f"v{CHUNKER_VERSION}:{settings.chunk_chars}:{settings.chunk_overlap}"
+        f":{settings.chunk_min_chars}"
+    )
 
 
 def chunk_id(article_id: str, content_hash: str, position: int) -> str:
@@ -254,8 +257,9 @@ class Builder:
     def _index_articles(
         self, generation: int, pending: list[_Pending], manifest: dict[str, ArticleRecord]
     ) -> None:
+        s = self.settings
         planned = [
-            (p, chunk_article(p.article, self.settings.chunk_chars, self.settings.chunk_overlap))
+            (p, chunk_article(p.article, s.chunk_chars, s.chunk_overlap, s.chunk_min_chars))
             for p in pending
         ]
         total = sum(len(chunks) for _, chunks in planned)

@@ -8,18 +8,29 @@ from index.models import Article, Chunk
 from index.sentences import sentence_spans
 from index.structure import Block, parse_blocks
 
-CHUNKER_VERSION = "2"  # bump when chunk boundaries change, so caches and indexes know
+CHUNKER_VERSION = "3"  # bump when chunk boundaries change, so caches and indexes know
+LEAD_CHARS = 80  # as long as a heading gets (index/structure.py)
 
 
-def chunk_article(article: Article, max_chars: int = 900, overlap: int = 1) -> list[Chunk]:
-    """Cut an article into chunks of whole sentences, never across a section heading or a post.
+# (section, kind, sentence spans, (post author, post date) or None)
+_Run = tuple[str, str, list[tuple[int, int]], tuple[str, str] | None]
+
+
+def chunk_article(
+    article: Article, max_chars: int = 900, overlap: int = 1, min_chars: int = 200
+) -> list[Chunk]:
+    """Cut an article into chunks of whole sentences, never across a post, and across a section
+    heading only to keep a short section from standing alone (see :func:`_join_short`).
 
     ``overlap`` repeats that many trailing sentences of a chunk at the start of the next one in
-    the same section, so a fact that straddles a boundary is still found in one piece.
+    the same run, so a fact that straddles a boundary is still found in one piece. A short
+    section ("5. Colombia" in a ranked list, "Arizona: 90" in a table of states) never stands
+    alone: as a chunk it has nothing to say, yet it outranks real passages on a few matching
+    words, and the paragraph after a list item's name would lose its subject.
     """
     text = article.text
     chunks: list[Chunk] = []
-    for section, kind, unit_spans, post in _units(text, parse_blocks(text)):
+    for section, kind, unit_spans, post in _join_short(_units(text, parse_blocks(text)), min_chars):
         for start, end in _pack(unit_spans, max_chars, overlap):
             chunks.append(
                 Chunk(
@@ -37,9 +48,7 @@ def chunk_article(article: Article, max_chars: int = 900, overlap: int = 1) -> l
     return chunks
 
 
-def _units(
-    text: str, blocks: list[Block]
-) -> Iterator[tuple[str, str, list[tuple[int, int]], tuple[str, str] | None]]:
+def _units(text: str, blocks: list[Block]) -> Iterator[_Run]:
     """Group blocks into runs that may share a chunk: same section, same kind (prose vs post)."""
     section = ""
     run: list[tuple[int, int]] = []
@@ -64,6 +73,57 @@ def _units(
         run.extend(sentence_spans(text, block.start, block.end))
     if run:
         yield section, run_kind, run, None
+
+
+def _join_short(runs: Iterator[_Run], min_chars: int) -> list[_Run]:
+    """Give short runs a neighbour to stand with; posts are never merged.
+
+    A title-like run (under :data:`LEAD_CHARS`: "5. Colombia", a table row, a byline) leads
+    into the run after it, so a list item's name and the paragraph about it are one passage.
+    Any other run under ``min_chars`` joins the run before it. A merged run keeps the section
+    of its first part.
+    """
+    out: list[_Run] = []
+    leads: list[_Run] = []
+    for run in runs:
+        if run[3] is not None:  # a post: leads before it fall back on what came before
+            out.extend(_attach_back(out, leads))
+            leads = []
+            out.append(run)
+        elif _size(run) < min(LEAD_CHARS, min_chars):
+            leads.append(run)
+        elif leads:
+            out.append(_merge([*leads, run]))
+            leads = []
+        elif _size(run) < min_chars and out and out[-1][3] is None:
+            out[-1] = _merge([out[-1], run])
+        else:
+            out.append(run)
+    out.extend(_attach_back(out, leads))
+    return out
+
+
+def _attach_back(out: list[_Run], leads: list[_Run]) -> list[_Run]:
+    """Merge trailing ``leads`` into the last run of ``out`` when they may share it; returns the
+    runs still to append."""
+    if not leads:
+        return []
+    if out and out[-1][3] is None:
+        out[-1] = _merge([out[-1], *leads])
+        return []
+    return [_merge(leads)]
+
+
+def _size(run: _Run) -> int:
+    spans = run[2]
+    return spans[-1][1] - spans[0][0]
+
+
+def _merge(runs: list[_Run]) -> _Run:
+    """One run spanning ``runs`` (consecutive, non-post), labelled with the first one's
+    section and the kind of its largest part."""
+    kind = max(runs, key=_size)[1]
+    return runs[0][0], kind, [span for run in runs for span in run[2]], None
 
 
 def _pack(spans: list[tuple[int, int]], max_chars: int, overlap: int) -> Iterator[tuple[int, int]]:

@@ -103,3 +103,40 @@ def _headings_only(body: str, missing: set[int]) -> bool:
         if block.kind == "heading":
             headings.update(range(block.start, block.end))
     return missing <= headings
+
+
+def _listicle() -> Article:
+    items = [
+        f"{n}. Item number {n}\n"
+        f"This paragraph describes item {n} at some length, so that it reads like the body of a "
+        f"ranked list on a news site, with a sentence or two of detail about why it made the cut."
+        for n in range(1, 6)
+    ]
+    states = "\n".join(f"{s}: {n}" for s, n in [("Alaska", 1), ("Arizona", 90), ("Arkansas", 6)])
+    states += "\n" + "\n".join(f"{s}: {n}" for s, n in [("California", 826), ("Colorado", 78)])
+    body = clean_text(
+        "Cases by state\nThe counts below come from the health agency's latest weekly update.\n"
+        + states
+        + "\n"
+        + "\n".join(items)
+    )
+    return Article(id="l", title="Ranked", text=body, source="s")
+
+
+def test_short_sections_join_the_text_after_them() -> None:
+    article = _listicle()
+    chunks = chunk_article(article, max_chars=900, overlap=0, min_chars=200)
+    for chunk in chunks:
+        assert article.text[chunk.start : chunk.end] == chunk.text
+        assert len(chunk.text) >= 80
+    # an item's heading line is cited together with the paragraph about it
+    for n in range(1, 6):
+        (holder,) = [c for c in chunks if f"{n}. Item number {n}\n" in c.text + "\n"]
+        assert f"describes item {n} " in holder.text
+    # table rows are not a chunk each
+    assert not any(c.text.strip() in {"Arizona: 90", "California: 826"} for c in chunks)
+
+
+def test_without_a_minimum_every_section_stands_alone() -> None:
+    chunks = chunk_article(_listicle(), max_chars=900, overlap=0, min_chars=0)
+    assert any(len(c.text) < 40 for c in chunks)  # the behaviour the minimum exists to prevent
