@@ -228,6 +228,8 @@ class HybridSearcher:
         if prefer_recent:
             half_life = self.settings.recency_half_life_days
             fused = prefer_newer(fused, now or date.today(), half_life, weight)
+        if self.settings.passages_per_article > 0:
+            fused = spread_articles(fused, self.settings.passages_per_article)
         hits = fused[:k]
         timings["fuse"] = time.perf_counter() - clock
         return SearchResult(hits, timings, vector)
@@ -371,6 +373,20 @@ def drop_older(
 def _within(hit: Hit, since: date | None, until: date | None) -> bool:
     day = _day(hit.meta.get("published"))
     return day is not None and (since is None or day >= since) and (until is None or day <= until)
+
+
+def spread_articles(hits: list[Hit], cap: int) -> list[Hit]:
+    """Stable reorder: an article's hits after its first ``cap`` go after every other hit.
+
+    One long article can otherwise fill all the passages an answer draws on with its own
+    chunks, when another story holds the sentence that answers the question."""
+    seen: Counter[str] = Counter()
+    first: list[Hit] = []
+    later: list[Hit] = []
+    for hit in hits:
+        seen[hit.article_id] += 1
+        (first if seen[hit.article_id] <= cap else later).append(hit)
+    return first + later
 
 
 def prefer_newer(hits: list[Hit], now: date, half_life_days: float, weight: float) -> list[Hit]:

@@ -1,0 +1,72 @@
+"""Ranking: one long article does not crowd every other story out of the passages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.service import build_service
+from bot.settings import Settings
+from index.build import build_index
+from index.embedding import Embedder
+from index.search import Hit, spread_articles
+from tests.conftest import make_settings
+
+QUERY = "federal government mandatory water cuts Ardent River reservoirs states"
+
+# A long feature in which every paragraph is about the question's subject and none names the region.
+FEATURE = [
+    f"The federal government is implementing mandatory water cuts on the Ardent River as its "
+    f"reservoirs drain, part {n} of our series on how the states sharing the river will cope. "
+    f"Officials said the mandatory cuts to Ardent River water would deepen if the reservoirs kept "
+    f"falling, and that states must agree on a plan."
+    for n in range(1, 9)
+]
+# A short report that holds the answer: which region the cuts fall on.
+REPORT = [
+    "Farmers in the Southwest braced for less water on Tuesday. The cuts announced for the Ardent "
+    "fall hardest on their region, growers said."
+]
+
+
+def _hit(article: str, n: int) -> Hit:
+    return Hit(f"{article}:{n}", "text", {"article_id": article, "start": 0})
+
+
+def test_spread_articles_moves_an_articles_extra_hits_after_the_others() -> None:
+    hits = [_hit("a", 0), _hit("a", 1), _hit("a", 2), _hit("b", 0), _hit("a", 3), _hit("c", 0)]
+    spread = [h.chunk_id for h in spread_articles(hits, 2)]
+    assert spread == ["a:0", "a:1", "b:0", "c:0", "a:2", "a:3"]
+    assert spread_articles(hits, 10) == hits  # a cap no article reaches changes nothing
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("crowd")
+    (tmp / "articles").mkdir()
+    records = [
+        {
+            "url": "https://news.example/feature",
+            "title": "Ardent River",
+            "text": "\n\n".join(FEATURE),
+        },
+        {"url": "https://news.example/report", "title": "Water cuts", "text": "\n\n".join(REPORT)},
+    ]
+    (tmp / "articles" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    return tmp
+
+
+def _top_articles(tmp: Path, embedder: Embedder, cap: int) -> list[str]:
+    settings: Settings = make_settings(tmp, passages_per_article=cap, chunk_chars=250)
+    build_index(settings, embedder=embedder)
+    hits = build_service(settings, embedder=embedder).searcher.search(QUERY, 5).hits
+    return [h.meta["title"] for h in hits]
+
+
+def test_one_long_article_does_not_fill_every_passage(corpus: Path, embedder: Embedder) -> None:
+    uncapped = _top_articles(corpus, embedder, 0)
+    assert uncapped.count("Ardent River") == 5  # without the cap the feature takes every place
+    capped = _top_articles(corpus, embedder, 3)
+    assert capped[:3] == ["Ardent River"] * 3 and "Water cuts" in capped
