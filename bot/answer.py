@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from index.build import embedding_text
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION
@@ -192,12 +193,13 @@ class ExtractiveAnswerer:
     def _supported(self, terms: set[str], hits: list[Hit]) -> bool:
         """Do the passages cover the question? Both tests are needed: a topically close passage
         (similarity) that also holds most of the question's distinctive words (IDF-weighted
-        coverage). Thresholds were tuned on the RealTime QA dev split (docs/benchmarks.md)."""
+        coverage, counting the passage's headline and section). Thresholds were tuned on the
+        RealTime QA dev split (docs/benchmarks.md)."""
         best_similarity = max((h.dense for h in hits), default=0.0)
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
         coverage = max(
-            (sum(weights[t] for t in terms & set(tokenize(h.text))) / total for h in hits),
+            (sum(weights[t] for t in terms & _words(h)) / total for h in hits),
             default=0.0,
         )
         return best_similarity >= self.min_relevance and coverage >= self.min_coverage
@@ -214,6 +216,16 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(c)
         return chosen
+
+
+def _words(hit: Hit) -> set[str]:
+    """The search words of a passage: its text with its headline and section, as it was found
+    (a story titled "Americans move to Mexico City" covers "where are Americans moving?" even
+    when its paragraphs only say "here")."""
+    m = hit.meta
+    return set(
+        tokenize(embedding_text(str(m.get("title", "")), str(m.get("section", "")), hit.text))
+    )
 
 
 def _novelty(sentence: str, terms: set[str]) -> float:

@@ -107,3 +107,22 @@ def test_a_sentence_that_repeats_the_question_is_not_an_answer() -> None:
     answer = ExtractiveAnswerer().answer(question, hits)
     assert answer.found and "Squid Game" in answer.answer
     assert all(not c.quote.rstrip().endswith("?") for c in answer.citations)
+
+
+def test_a_passage_covers_a_question_with_its_headline() -> None:
+    """Coverage counts the words a passage was found by: its headline as well as its text."""
+    from bot.answer import ExtractiveAnswerer
+    from index.search import Hit
+
+    question = "Where are many Americans moving to escape expensive cities?"
+    text = (
+        "Remote workers from the United States have settled in Roma Norte, where rents are lower "
+        "than at home. Locals say prices there have risen since."
+    )
+
+    def ask(title: str) -> bool:
+        hit = Hit("a:0", text, {"article_id": "a", "start": 0, "title": title}, dense=0.6)
+        return ExtractiveAnswerer().answer(question, [hit]).found
+
+    assert ask("Many Americans move to Mexico City to escape expensive US cities")
+    assert not ask("")  # the same paragraph under no headline does not cover the question
