@@ -29,15 +29,18 @@ ROW_KEYS = {
     "bm25_rank",
     "answer_hit",
     "mc_correct",
+    "mc_correct_first_listed",
     "chosen",
 }
 RATES = (
     "answer_hit",
     "answer_hit@5",
     "mc_accuracy",
+    "mc_accuracy_first_listed",
     "found_rate",
     "citation_validity",
     "refusal",
+    "refusal_answered_right",
 )
 
 
@@ -76,6 +79,7 @@ def test_run_eval_quick_mode_and_cache(tmp_path: Path) -> None:
     for key in RATES:
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["citation_validity"] == 1.0
+    assert metrics["refusal"] + metrics["refusal_answered_right"] <= 1.0  # refused, or answered
     assert 0.0 < metrics["latency_p50"] <= metrics["latency_p95"]
 
     assert len(first["rows"]) == 5

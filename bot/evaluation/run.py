@@ -159,7 +159,7 @@ def run_eval(
     generation = snapshot.meta.generation
 
     rows, ranks, latencies, validity = _ask_all(service, corpus, questions, generation, k, progress)
-    refused = _refusals(service, refusal_questions, progress)
+    refused, answered = _refusals(service, refusal_questions, progress)
 
     metrics: dict[str, Any] = {}
     for method in ("hybrid", "dense", "bm25"):
@@ -175,9 +175,14 @@ def run_eval(
             ),
             "mc_accuracy": _mean(r["mc_correct"] for r in rows),
             "mc_accuracy_quotes": _mean(r["mc_correct_quotes"] for r in rows),
+            # the tie-break before 2026-11-29: among supported choices, the first listed wins
+            "mc_accuracy_first_listed": _mean(r["mc_correct_first_listed"] for r in rows),
             "found_rate": _mean(r["found"] for r in rows),
             "citation_validity": _mean(validity) if validity else 1.0,
             "refusal": _mean(refused) if refused else 0.0,
+            # of those questions, answered anyway with the gold answer, from other indexed pages
+            # (with --distractors a newsletter or another outlet often carries the same news)
+            "refusal_answered_right": _mean(answered) if answered else 0.0,
             "latency_p50": _percentile(latencies, 50),
             "latency_p95": _percentile(latencies, 95),
             **generation_metrics(rows),  # language-model answers only (bot/llm/measure.py)
@@ -247,6 +252,7 @@ def _ask_all(
         top_text = "\n".join(h.text for h in hybrid[:ANSWER_HIT_DEPTH])
         chosen = best_choice(question.choices, passages, evidence) if passages else -1
         chosen_from_quotes = best_choice(question.choices, evidence) if evidence else -1
+        first_listed = best_choice(question.choices, passages) if passages else -1
         if answer.found:
             validity.append(float(citations_valid(service, answer, generation)))
         rows.append(
@@ -263,6 +269,7 @@ def _ask_all(
                 f"answer_hit@{ANSWER_HIT_DEPTH}": answer_hit(question.answer_text, top_text),
                 "mc_correct": chosen == question.answer_index,
                 "mc_correct_quotes": chosen_from_quotes == question.answer_index,
+                "mc_correct_first_listed": first_listed == question.answer_index,
                 "chosen": question.choices[chosen] if chosen >= 0 else None,
                 "citations": len(answer.citations),
                 "seconds": round(latencies[-1], 4),
@@ -283,13 +290,16 @@ def _ask(service: AnswerService, question: Question) -> Answer:
 
 def _refusals(
     service: AnswerService, questions: Sequence[Question], progress: ProgressFn | None
-) -> list[bool]:
-    refused = []
+) -> tuple[list[bool], list[bool]]:
+    """Per question: was it refused, and was it answered with the gold answer all the same."""
+    refused, answered = [], []
     for done, question in enumerate(questions, start=1):
-        refused.append(not _ask(service, question).found)
+        answer = _ask(service, question)
+        refused.append(not answer.found)
+        answered.append(answer.found and answer_hit(question.answer_text, _evidence(answer)))
         if progress:
             progress("refusal", done, len(questions))
-    return refused
+    return refused, answered
 
 
 def _dense_hits(service: AnswerService, query: str, k: int) -> list[Hit]:
@@ -407,9 +417,11 @@ def render_table(result: dict[str, Any], console: Any) -> None:
         f"answer_hit@{ANSWER_HIT_DEPTH}",
         "mc_accuracy",
         "mc_accuracy_quotes",
+        "mc_accuracy_first_listed",
         "found_rate",
         "citation_validity",
         "refusal",
+        "refusal_answered_right",
     ):
         table.add_row(key, f"{metrics[key]:.3f}", "", "")
     for key in ("latency_p50", "latency_p95"):
