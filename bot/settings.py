@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     today: date | None = None
     recency_half_life_days: float = 7.0
     recency_weight: float = 1.0
+    recency_default_weight: float = 0.25  # the lift for newer stories when no time is named
     recency_slack_days: float = 30.0  # "this week": leave out stories older than that by more
 
     # Arrival from the web (`newsbot add`, `newsbot watch`)

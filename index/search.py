@@ -195,7 +195,9 @@ class HybridSearcher:
         ``since``/``until`` keep only articles published in that window (undated ones are left
         out); with ``strict=False`` they only move those articles up. ``prefer_recent`` moves newer
         articles up, counting age back from the newest candidate not after ``now`` (default:
-        today). Both moves add at most ``recency_weight`` times a first place in one ranking."""
+        today). Both moves add at most ``recency_weight`` times a first place in one ranking.
+        Without a window or ``prefer_recent``, newer articles still move up by
+        ``recency_default_weight`` (smaller) times a first place."""
         k = k or self.settings.top_k
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -225,9 +227,13 @@ class HybridSearcher:
             # no candidate from that time: the index is older than the question's "now", and
             # which of the candidates is newest says nothing about the news it asks for
             prefer_recent = prefer_recent and any(_within(h, since, until) for h in fused)
+        half_life = self.settings.recency_half_life_days
         if prefer_recent:
-            half_life = self.settings.recency_half_life_days
             fused = prefer_newer(fused, now or date.today(), half_life, weight)
+        elif since is None and until is None and self.settings.recency_default_weight > 0:
+            # no time named: news readers still mean the current story, so newer ones get a lift
+            lift = self.settings.recency_default_weight / (self.settings.rrf_k + 1)
+            fused = prefer_newer(fused, now or date.today(), half_life, lift)
         if self.settings.passages_per_article > 0:
             fused = spread_articles(fused, self.settings.passages_per_article)
         hits = fused[:k]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,38 @@ def test_one_long_article_does_not_fill_every_passage(corpus: Path, embedder: Em
     assert uncapped.count("Ardent River") == 5  # without the cap the feature takes every place
     capped = _top_articles(corpus, embedder, 3)
     assert capped[:3] == ["Ardent River"] * 3 and "Water cuts" in capped
+
+
+STORY = (
+    "The Harbor City council approved the new ferry timetable for the Mill River crossing, with "
+    "boats every twenty minutes at rush hour."
+)
+
+
+def test_a_newer_story_moves_up_when_no_time_is_named(tmp_path: Path, embedder: Embedder) -> None:
+    (tmp_path / "articles").mkdir()
+    records = [  # the older report matches the question a little better
+        {
+            "url": "https://news.example/old",
+            "title": "Harbor City ferry timetable approved",
+            "text": STORY,
+            "publish_date": "2025-03-01",
+        },
+        {
+            "url": "https://news.example/new",
+            "title": "Council sets ferry times",
+            "text": STORY.replace("boats", "ferries") + " Tickets go on sale on Monday.",
+            "publish_date": "2025-03-10",
+        },
+    ]
+    (tmp_path / "articles" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    query = "Harbor City ferry timetable approved"
+
+    def first(weight: float) -> str:
+        settings = make_settings(tmp_path, recency_default_weight=weight)
+        build_index(settings, embedder=embedder)
+        searcher = build_service(settings, embedder=embedder).searcher
+        return str(searcher.search(query, 2, now=date(2025, 3, 12)).hits[0].meta["url"])
+
+    assert first(0) == "https://news.example/old"
+    assert first(0.25) == "https://news.example/new"
