@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 64
     chunk_chars: int = 900
     chunk_overlap: int = 1
-    chunk_min_chars: int = 200  # a shorter section joins the text after it
+    chunk_min_chars: int = 200  # a shorter section joins a neighbour (index/chunking.py)
 
     # Retrieval and answering
     top_k: int = 5
