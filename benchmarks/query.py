@@ -9,6 +9,8 @@ cached; the gold-only dev corpus when that cache is absent); a synthetic store o
 copied from the dev index until it holds the target count (their stored vectors reused with a
 little noise, so no re-embedding). Each size runs in its own process: three untimed warm-up
 questions, then every question once, through the real answer service (extractive answerer).
+Dev questions are asked on the date they were asked, as `newsbot eval` asks them, so that their
+date words ("this week") take the same path as in the evaluation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import json
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +45,11 @@ def step_query(data: Path, questions_file: Path) -> dict[str, Any]:
     clock = time.perf_counter()
     snapshot = service.searcher.snapshot()
     load = time.perf_counter() - clock
-    for question in questions[:3]:
-        service.ask(question)
+    for question, day in questions[:3]:
+        service.ask(question, today=_day(day))
     timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    for question in questions:
-        answer = service.ask(question)
+    for question, day in questions:
+        answer = service.ask(question, today=_day(day))
         for stage in STAGES:
             timings[stage].append(answer.timings.get(stage, 0.0) * 1000)
     return {
@@ -104,11 +107,16 @@ def step_synth(source: Path, data: Path, target: int) -> dict[str, Any]:
 # -- the orchestrator ---------------------------------------------------------------------------
 
 
-def _dev_questions(limit: int | None = None) -> list[str]:
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dev_questions(limit: int | None = None) -> list[tuple[str, str]]:
+    """(question, the date it was asked) for the answerable dev questions."""
     from bot.evaluation.dataset import load_dataset
 
     corpus = load_dataset(common.SHARED_DEV)
-    return [q.sentence for q in corpus.answerable()][:limit]
+    return [(q.sentence, q.date.isoformat()) for q in corpus.answerable()][:limit]
 
 
 def _dev_index(eval_cache: Path, quick: bool) -> tuple[Path, str]:
@@ -147,7 +155,9 @@ def measure(quick: bool, eval_cache: Path, target: int) -> list[dict[str, Any]]:
         MODULE, "--step", "synth", str(dev), "--data", str(synth), "--target", str(target)
     )
     questions = common.scratch("questions")
-    (questions / "seed.json").write_text(json.dumps(common.SEED_QUESTIONS * (2 if quick else 10)))
+    (questions / "seed.json").write_text(
+        json.dumps([(q, None) for q in common.SEED_QUESTIONS] * (2 if quick else 10))
+    )
     (questions / "dev.json").write_text(json.dumps(_dev_questions(10 if quick else None)))
     results = []
     for label, data, qfile in [

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     recency_weight: float = 1.0
     recency_default_weight: float = 0.25  # the lift for newer stories when no time is named
     recency_slack_days: float = 30.0  # "this week": leave out stories older than that by more
+    window_search_weight: float = 0.5  # "this week" is also searched within that week (0: off)
 
     # Arrival from the web (`newsbot add`, `newsbot watch`)
     feeds: Annotated[list[str], NoDecode] = []

@@ -1,4 +1,4 @@
-"""Ranking: one long article does not crowd every other story out of the passages."""
+"""Ranking: one long article does not crowd every other story out; dates and date windows."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from bot.service import build_service
 from bot.settings import Settings
+from index import search
 from index.build import build_index
 from index.embedding import Embedder
 from index.search import Hit, spread_articles
@@ -106,3 +107,103 @@ def test_a_newer_story_moves_up_when_no_time_is_named(tmp_path: Path, embedder: 
 
     assert first(0) == "https://news.example/old"
     assert first(0.25) == "https://news.example/new"
+
+
+def test_the_week_a_question_names_is_searched_on_its_own(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """This week's story can rank below the candidate cut-off behind older stories with more of
+    the question's words; searching the week itself brings it back."""
+    (tmp_path / "articles").mkdir()
+    older = [
+        {
+            "url": f"https://news.example/old-{n}",
+            "title": "Harbor City ferry timetable approved",
+            "text": f"{STORY} Part {n} of our series on the Harbor City ferry timetable.",
+            "publish_date": f"2025-02-0{n}",
+        }
+        for n in range(1, 7)
+    ]
+    this_week = {
+        "url": "https://news.example/this-week",
+        "title": "Crossings every twenty minutes",
+        "text": "From Monday, boats will leave the pier every twenty minutes at rush hour.",
+        "publish_date": "2025-03-10",
+    }
+    records = [*older, this_week]
+    (tmp_path / "articles" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+
+    def urls(weight: float) -> list[str]:
+        settings = make_settings(tmp_path, candidates=3, window_search_weight=weight)
+        build_index(settings, embedder=embedder)
+        searcher = build_service(settings, embedder=embedder).searcher
+        hits = searcher.search(
+            "Harbor City ferry timetable approved this week",
+            5,
+            since=date(2025, 3, 6),
+            until=date(2025, 3, 12),
+            strict=False,
+            prefer_recent=True,
+            now=date(2025, 3, 12),
+        ).hits
+        return [str(h.meta["url"]) for h in hits]
+
+    assert this_week["url"] not in urls(0)  # never a candidate: nothing could move it up
+    assert this_week["url"] in urls(0.5)
+
+
+def _dated(tmp: Path, days: list[str]) -> None:
+    records = [
+        {
+            "url": f"https://news.example/{day}/{n}",
+            "title": f"Ferry news of {day}",
+            "text": f"{STORY} Reported on {day}, with a note on {['fares', 'tides', 'piers'][n % 3]}.",
+            "publish_date": day,
+        }
+        for n, day in enumerate(days)
+    ]
+    (tmp / "articles" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+
+
+def test_a_window_is_scanned_in_memory_as_chroma_would_filter_it(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "articles").mkdir()
+    _dated(tmp_path, [f"2025-03-{d:02d}" for d in range(1, 13)])
+    settings = make_settings(tmp_path)
+    build_index(settings, embedder=embedder)
+    searcher = build_service(settings, embedder=embedder).searcher
+    snap = searcher.snapshot()
+    window = searcher._window(snap, date(2025, 3, 6), date(2025, 3, 12))
+    assert window is not None and window.count == 7
+    vector = embedder.encode(["ferry timetable tides"])[0]
+
+    scanned = searcher.dense_hits(snap, vector, 5, window)
+    monkeypatch.setattr(search, "WINDOW_SCAN_LIMIT", 0)  # Chroma's metadata-filtered query
+    filtered = searcher.dense_hits(snap, vector, 5, window)
+
+    assert [h.chunk_id for h in scanned] == [h.chunk_id for h in filtered]
+    assert [h.dense for h in scanned] == pytest.approx([h.dense for h in filtered], abs=1e-5)
+    assert all(h.meta["published"] >= "2025-03-06" for h in scanned)
+
+
+def test_a_scanned_window_sees_articles_indexed_after_it_was_read(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    (tmp_path / "articles").mkdir()
+    _dated(tmp_path, ["2025-03-10"])
+    settings = make_settings(tmp_path)
+    build_index(settings, embedder=embedder)
+    searcher = build_service(settings, embedder=embedder).searcher
+    vector = embedder.encode(["ferry timetable"])[0]
+
+    def dense_urls() -> set[str]:
+        snap = searcher.snapshot()
+        window = searcher._window(snap, date(2025, 3, 6), date(2025, 3, 12))
+        assert window is not None
+        return {h.meta["url"] for h in searcher.dense_hits(snap, vector, 5, window)}
+
+    assert len(dense_urls()) == 1
+    _dated(tmp_path, ["2025-03-10", "2025-03-10"])  # another story of the same day
+    build_index(settings, embedder=embedder)
+    assert len(dense_urls()) == 2
