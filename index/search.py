@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # week of a 100,000-chunk store holds about 2,000); larger ones by Chroma's filtered query.
 WINDOW_SCAN_LIMIT = 20_000
 WINDOWS_KEPT = 4
+VECTOR_READ_BATCH = 1_000  # a window is read in parts, to bound the memory a read takes
 _Vectors = tuple[list[str], np.ndarray]  # chunk ids and their vectors, row by row
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
@@ -334,13 +335,15 @@ class HybridSearcher:
                 self._windows.move_to_end(key)
                 return cached
         wanted = [snap.bm25_ids[int(i)] for i in np.flatnonzero(window.mask)]
-        vectors = self.store.vectors(snap.meta.generation, wanted)
-        ids = [chunk_id for chunk_id in wanted if chunk_id in vectors]
-        matrix = (
-            np.stack([vectors[chunk_id] for chunk_id in ids])
-            if ids
-            else np.zeros((0, snap.meta.dimension), dtype=np.float32)
-        )
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        for start in range(0, len(wanted), VECTOR_READ_BATCH):  # bounded transient memory
+            batch = wanted[start : start + VECTOR_READ_BATCH]
+            vectors = self.store.vectors(snap.meta.generation, batch)
+            found = [chunk_id for chunk_id in batch if chunk_id in vectors]
+            ids.extend(found)
+            rows.extend(vectors[chunk_id] for chunk_id in found)
+        matrix = np.stack(rows) if rows else np.zeros((0, snap.meta.dimension), dtype=np.float32)
         with self._windows_lock:
             self._windows[key] = (ids, matrix)
             while len(self._windows) > WINDOWS_KEPT:
