@@ -29,11 +29,14 @@ from index.store import IndexMeta, Store
 log = logging.getLogger(__name__)
 
 # Date windows of at most this many chunks are searched by scanning their vectors in memory (a
-# week of a 100,000-chunk store holds about 2,000); larger ones by Chroma's filtered query.
+# week of a 100,000-chunk store holds about 2,000). A larger window is searched by taking the
+# nearest chunks of the whole index, as many as hold enough of the window's on average, when
+# that is at most WIDE_QUERY_LIMIT; otherwise by Chroma's metadata-filtered query (slow: 150-200 ms
+# for 27,000 of 100,000 chunks).
 WINDOW_SCAN_LIMIT = 20_000
+WIDE_QUERY_LIMIT = 1_000
 WINDOWS_KEPT = 4
 VECTOR_READ_BATCH = 1_000  # a window is read in parts, to bound the memory a read takes
-_Vectors = tuple[list[str], np.ndarray]  # chunk ids and their vectors, row by row
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
 STOPWORDS = frozenset(
@@ -109,6 +112,9 @@ class HybridSearcher:
         self._dates: tuple[_Snapshot, np.ndarray] | None = None  # published date per BM25 chunk
         # the vectors of recently searched date windows (see _window_vectors)
         self._windows: OrderedDict[tuple[int, int, tuple[str, ...]], _Vectors] = OrderedDict()
+        self._window_masks: OrderedDict[tuple[int, int, date | None, date | None], _Window] = (
+            OrderedDict()
+        )
         self._windows_lock = threading.Lock()
 
     # -- the cached view of the store ----------------------------------------------------------
@@ -204,7 +210,9 @@ class HybridSearcher:
 
         ``since``/``until`` keep only articles published in that window (undated ones are left
         out); with ``strict=False`` they only move those articles up, and the window is searched
-        on its own as well (see :meth:`_window_rankings`). ``prefer_recent`` moves newer
+        on its own as well: there, the passage of this week's story that answers may rank below
+        ``candidates`` behind older stories that share more words, and no preference can bring
+        back what was never a candidate. ``prefer_recent`` moves newer
         articles up, counting age back from the newest candidate not after ``now`` (default:
         today). Both moves add at most ``recency_weight`` times a first place in one ranking.
         Without a window or ``prefer_recent``, newer articles still move up by
@@ -214,6 +222,11 @@ class HybridSearcher:
         clock = time.perf_counter()
         snap = self.snapshot()
         window = self._window(snap, since, until) if strict else None
+        # a time read from the question is a preference; its articles are also searched alone
+        inner = None
+        if not strict and self.settings.window_search_weight > 0:
+            inner = self._window(snap, since, until)
+            inner = inner if inner is not None and inner.count else None
         timings["snapshot"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -223,13 +236,15 @@ class HybridSearcher:
         n = self.settings.candidates
         clock = time.perf_counter()
         dense = self.dense_hits(snap, vector, n, window)
+        inside = [self.dense_hits(snap, vector, n, inner)] if inner is not None else []
         timings["dense"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        sparse = self._bm25_hits(snap, query, n, window.mask if window is not None else None)
+        sparse, *inside_sparse = self._bm25_rankings(
+            snap, query, n, [window] + ([inner] if inner is not None else [])
+        )
+        inside += inside_sparse
         timings["bm25"] = time.perf_counter() - clock
-
-        inside = [] if strict else self._window_rankings(snap, query, vector, since, until, timings)
 
         clock = time.perf_counter()
         fused = self._fuse(dense, sparse, vector, snap, inside)
@@ -262,49 +277,22 @@ class HybridSearcher:
             return []
         if window is not None and window.count <= WINDOW_SCAN_LIMIT:
             return self._scan_window(snap, vector, n, window)
-        nearest = self.store.query(
-            snap.meta.generation,
-            vector,
-            min(n + 10, pool),  # a few spare: chunks outside the snapshot are dropped
-            window.where if window is not None else None,
-        )
+        wanted = min(n + 10, pool)  # a few spare: chunks outside the snapshot are dropped
+        where = window.where if window is not None else None
+        if window is not None:
+            # a large window is a large share of the index: its nearest chunks are among the
+            # whole index's nearest, and an unfiltered query is far faster than a filtered one
+            wide = math.ceil(wanted * len(snap.bm25_ids) / window.count)
+            if wide <= WIDE_QUERY_LIMIT:
+                wanted, where = wide, None
+        nearest = self.store.query(snap.meta.generation, vector, wanted, where)
+        days = set(window.days) if window is not None else None
         hits = []
         for chunk_id, similarity in nearest:
             record = snap.chunk_meta.get(chunk_id)
-            if record is not None:
+            if record is not None and (days is None or record[0].get("published") in days):
                 hits.append(Hit(chunk_id, record[1], record[0], dense=similarity))
         return hits[:n]
-
-    def _window_rankings(
-        self,
-        snap: _Snapshot,
-        query: str,
-        vector: np.ndarray,
-        since: date | None,
-        until: date | None,
-        timings: dict[str, float],
-    ) -> list[list[Hit]]:
-        """Dense and BM25 rankings of the chunks published within [since, until] alone.
-
-        A time named in a question ("this week") only prefers the articles of that time, so
-        both whole-index rankings come first; but there, the passage of this week's story that
-        answers may rank below ``candidates`` behind older stories that share more words, and
-        no later preference can bring back what was never a candidate. Searching the window
-        too makes its best passages candidates. Nothing to search (no window, no chunk in it,
-        or ``window_search_weight`` 0) gives no rankings. Times add to the dense/BM25 stages."""
-        if self.settings.window_search_weight <= 0:
-            return []
-        window = self._window(snap, since, until)
-        if window is None or not window.count:
-            return []
-        n = self.settings.candidates
-        clock = time.perf_counter()
-        dense = self.dense_hits(snap, vector, n, window)
-        timings["dense"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        sparse = self._bm25_hits(snap, query, n, window.mask)
-        timings["bm25"] += time.perf_counter() - clock
-        return [dense, sparse]
 
     def _scan_window(
         self, snap: _Snapshot, vector: np.ndarray, n: int, window: _Window
@@ -313,14 +301,16 @@ class HybridSearcher:
 
         Chroma's metadata-filtered query took 30-70 ms for a week of a 100,000-chunk store;
         scanning that week's 2,000 vectors takes well under a millisecond once they are read."""
-        ids, matrix = self._window_vectors(snap, window)
-        if not ids:
+        kept = self._window_vectors(snap, window)
+        if not kept.ids:
             return []
-        similarity = matrix @ vector
+        # not `matrix @ vector`: that wakes OpenBLAS's threads, which keep spinning after it and
+        # slowed every other stage of a query, embedding included, on 2 cores (p50 9 -> 27 ms)
+        similarity = np.einsum("ij,j->i", kept.matrix, vector)
         order = np.argsort(-similarity, kind="stable")[:n]
         hits = []
         for index in order:
-            chunk_id = ids[int(index)]
+            chunk_id = kept.ids[int(index)]
             m, text = snap.chunk_meta[chunk_id]
             hits.append(Hit(chunk_id, text, m, dense=float(similarity[index])))
         return hits
@@ -328,13 +318,13 @@ class HybridSearcher:
     def _window_vectors(self, snap: _Snapshot, window: _Window) -> _Vectors:
         """The stored vectors of a window's chunks, read once per window and snapshot; the few
         most recent windows are kept (questions asked on one day share "this week")."""
-        key = (snap.meta.generation, snap.meta.revision, window.days)
+        key = (*_revision(snap), window.days)
         with self._windows_lock:
             cached = self._windows.get(key)
             if cached is not None:
                 self._windows.move_to_end(key)
                 return cached
-        wanted = [snap.bm25_ids[int(i)] for i in np.flatnonzero(window.mask)]
+        wanted = [snap.bm25_ids[int(i)] for i in window.indices]
         ids: list[str] = []
         rows: list[np.ndarray] = []
         for start in range(0, len(wanted), VECTOR_READ_BATCH):  # bounded transient memory
@@ -344,16 +334,32 @@ class HybridSearcher:
             ids.extend(found)
             rows.extend(vectors[chunk_id] for chunk_id in found)
         matrix = np.stack(rows) if rows else np.zeros((0, snap.meta.dimension), dtype=np.float32)
+        kept = _Vectors(ids, matrix, {chunk_id: row for row, chunk_id in enumerate(ids)})
         with self._windows_lock:
-            self._windows[key] = (ids, matrix)
+            self._windows[key] = kept
             while len(self._windows) > WINDOWS_KEPT:
                 self._windows.popitem(last=False)
-        return ids, matrix
+        return kept
 
     def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
-        """Which live chunks were published within [since, until] (cached dates per snapshot)."""
+        """Which live chunks were published within [since, until]; the last few windows of a
+        snapshot are kept (the questions of one day share "this week")."""
         if since is None and until is None:
             return None
+        key = (*_revision(snap), since, until)
+        with self._windows_lock:
+            window = self._window_masks.get(key)
+            if window is not None:
+                self._window_masks.move_to_end(key)
+        if window is None:
+            window = self._compute_window(snap, since, until)
+            with self._windows_lock:
+                self._window_masks[key] = window
+                while len(self._window_masks) > WINDOWS_KEPT:
+                    self._window_masks.popitem(last=False)
+        return window
+
+    def _compute_window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window:
         if self._dates is None or self._dates[0] is not snap:
             published = [str(snap.chunk_meta[c][0].get("published") or "") for c in snap.bm25_ids]
             self._dates = (snap, np.array(published, dtype=str))
@@ -365,29 +371,47 @@ class HybridSearcher:
             inside &= dates <= until.isoformat()
         days = sorted(set(dates[inside].tolist()))
         where = {"published": {"$in": days or ["none"]}}
-        return _Window(inside.astype(np.float32), where, int(inside.sum()), tuple(days))
+        return _Window(np.flatnonzero(inside), where, int(inside.sum()), tuple(days))
 
     def _bm25_hits(
-        self, snap: _Snapshot, query: str, n: int, mask: np.ndarray | None = None
+        self, snap: _Snapshot, query: str, n: int, window: _Window | None = None
     ) -> list[Hit]:
+        """The ``n`` best BM25 chunks (within ``window`` when given)."""
+        return self._bm25_rankings(snap, query, n, [window])[0]
+
+    def _bm25_rankings(
+        self, snap: _Snapshot, query: str, n: int, windows: Sequence[_Window | None]
+    ) -> list[list[Hit]]:
+        """One BM25 ranking per date window (None: every chunk), from one scoring of every
+        chunk."""
         tokens = tokenize(query)
-        if snap.bm25 is None or not tokens:
-            return []
-        known = [t for t in tokens if t in snap.bm25.vocab_dict]
+        known = [t for t in tokens if snap.bm25 is not None and t in snap.bm25.vocab_dict]
         if not known:
-            return []
+            return [[] for _ in windows]
+        from bm25s.selection import topk  # what bm25s's own retrieve ranks with
+
+        scores = snap.bm25.get_scores(known)
         n = min(n, len(snap.bm25_ids))
-        docs, scores = snap.bm25.retrieve(
-            [known], k=n, show_progress=False, n_threads=1, weight_mask=mask
-        )
-        hits = []
-        for index, score in zip(docs[0], scores[0], strict=True):
-            if score <= 0:
+        rankings: list[list[Hit]] = []
+        for window in windows:
+            # the top of a window's own scores: masking the others to 0 instead made the
+            # selection ten times slower (3.5 ms at 100,000 chunks)
+            among = scores if window is None else scores[window.indices]
+            if not len(among):
+                rankings.append([])
                 continue
-            chunk_id = snap.bm25_ids[int(index)]
-            m, text = snap.chunk_meta[chunk_id]
-            hits.append(Hit(chunk_id, text, m))
-        return hits
+            top_scores, top = topk(among, min(n, len(among)), "numpy")
+            if window is not None:
+                top = window.indices[top]
+            hits = []
+            for index, score in zip(top, top_scores, strict=True):
+                if score <= 0:
+                    continue
+                chunk_id = snap.bm25_ids[int(index)]
+                m, text = snap.chunk_meta[chunk_id]
+                hits.append(Hit(chunk_id, text, m))
+            rankings.append(hits)
+        return rankings
 
     def _fuse(
         self,
@@ -410,7 +434,7 @@ class HybridSearcher:
             existing = by_id.get(hit.chunk_id)
             if existing is None:
                 existing = by_id[hit.chunk_id] = hit
-                missing.append(hit)
+                missing.append(hit)  # BM25 hits carry no similarity
             existing.bm25_rank = rank
             existing.score += 1.0 / (rrf_k + rank + 1)
         for ranking in inside:
@@ -418,7 +442,8 @@ class HybridSearcher:
                 existing = by_id.get(hit.chunk_id)
                 if existing is None:
                     existing = by_id[hit.chunk_id] = hit
-                    missing.append(hit)
+                    if not hit.dense:  # the window's dense hits have theirs
+                        missing.append(hit)
                 existing.score += self.settings.window_search_weight / (rrf_k + rank + 1)
         self._fill_similarity(missing, vector, snap)
         # Fuse articles too: an article whose best chunk tops one list and another chunk tops the
@@ -434,17 +459,40 @@ class HybridSearcher:
         return sorted(by_id.values(), key=lambda h: h.score, reverse=True)
 
     def _fill_similarity(self, hits: list[Hit], vector: np.ndarray, snap: _Snapshot) -> None:
-        """Cosine similarity for chunks that only BM25 found, from their stored vectors."""
-        if hits:
-            vectors = self.store.vectors(snap.meta.generation, [h.chunk_id for h in hits])
-            for hit in hits:
+        """Cosine similarity for chunks that only BM25 found, from their stored vectors (those
+        of a window read for this snapshot are at hand)."""
+        with self._windows_lock:
+            kept = [v for k, v in self._windows.items() if k[:2] == _revision(snap)]
+        unread = []
+        for hit in hits:
+            found = next((v for v in kept if hit.chunk_id in v.rows), None)
+            if found is None:
+                unread.append(hit)
+            else:
+                hit.dense = float(np.dot(found.matrix[found.rows[hit.chunk_id]], vector))
+        if unread:
+            vectors = self.store.vectors(snap.meta.generation, [h.chunk_id for h in unread])
+            for hit in unread:
                 if hit.chunk_id in vectors:
                     hit.dense = float(np.dot(vectors[hit.chunk_id], vector))
 
 
 @dataclass(frozen=True)
+class _Vectors:
+    """The stored vectors of some chunks: ``matrix[rows[chunk_id]]``, ids in row order."""
+
+    ids: list[str]
+    matrix: np.ndarray
+    rows: dict[str, int]
+
+
+def _revision(snap: _Snapshot) -> tuple[int, int]:
+    return snap.meta.generation, snap.meta.revision
+
+
+@dataclass(frozen=True)
 class _Window:
-    mask: np.ndarray  # 1.0 for chunks inside the date window, aligned with _Snapshot.bm25_ids
+    indices: np.ndarray  # positions in _Snapshot.bm25_ids of the chunks inside the window
     where: dict[str, Any]  # the same filter for Chroma
     count: int
     days: tuple[str, ...]  # the publication days inside

@@ -165,7 +165,7 @@ def _dated(tmp: Path, days: list[str]) -> None:
     (tmp / "articles" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records))
 
 
-def test_a_window_is_scanned_in_memory_as_chroma_would_filter_it(
+def test_each_way_of_searching_a_window_finds_what_chromas_filter_finds(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "articles").mkdir()
@@ -179,12 +179,15 @@ def test_a_window_is_scanned_in_memory_as_chroma_would_filter_it(
     vector = embedder.encode(["ferry timetable tides"])[0]
 
     scanned = searcher.dense_hits(snap, vector, 5, window)
-    monkeypatch.setattr(search, "WINDOW_SCAN_LIMIT", 0)  # Chroma's metadata-filtered query
+    monkeypatch.setattr(search, "WINDOW_SCAN_LIMIT", 0)  # a large window: the nearest of all
+    widened = searcher.dense_hits(snap, vector, 5, window)
+    monkeypatch.setattr(search, "WIDE_QUERY_LIMIT", 0)  # Chroma's metadata-filtered query
     filtered = searcher.dense_hits(snap, vector, 5, window)
 
-    assert [h.chunk_id for h in scanned] == [h.chunk_id for h in filtered]
-    assert [h.dense for h in scanned] == pytest.approx([h.dense for h in filtered], abs=1e-5)
-    assert all(h.meta["published"] >= "2025-03-06" for h in scanned)
+    for other in (widened, filtered):
+        assert [h.chunk_id for h in scanned] == [h.chunk_id for h in other]
+        assert [h.dense for h in scanned] == pytest.approx([h.dense for h in other], abs=1e-5)
+    assert len(scanned) == 5 and all(h.meta["published"] >= "2025-03-06" for h in scanned)
 
 
 def test_a_scanned_window_sees_articles_indexed_after_it_was_read(
