@@ -110,9 +110,9 @@ class HybridSearcher:
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         self._dates: tuple[_Snapshot, np.ndarray] | None = None  # published date per BM25 chunk
-        # the vectors of recently searched date windows (see _window_vectors)
-        self._windows: OrderedDict[tuple[int, int, tuple[str, ...]], _Vectors] = OrderedDict()
-        self._window_masks: OrderedDict[tuple[int, int, date | None, date | None], _Window] = (
+        # the last few date windows searched (see _window) and their vectors (_window_vectors)
+        self._vectors_kept: OrderedDict[tuple[int, int, tuple[str, ...]], _Vectors] = OrderedDict()
+        self._windows_kept: OrderedDict[tuple[int, int, date | None, date | None], _Window] = (
             OrderedDict()
         )
         self._windows_lock = threading.Lock()
@@ -320,9 +320,9 @@ class HybridSearcher:
         most recent windows are kept (questions asked on one day share "this week")."""
         key = (*_revision(snap), window.days)
         with self._windows_lock:
-            cached = self._windows.get(key)
+            cached = self._vectors_kept.get(key)
             if cached is not None:
-                self._windows.move_to_end(key)
+                self._vectors_kept.move_to_end(key)
                 return cached
         wanted = [snap.bm25_ids[int(i)] for i in window.indices]
         ids: list[str] = []
@@ -336,9 +336,9 @@ class HybridSearcher:
         matrix = np.stack(rows) if rows else np.zeros((0, snap.meta.dimension), dtype=np.float32)
         kept = _Vectors(ids, matrix, {chunk_id: row for row, chunk_id in enumerate(ids)})
         with self._windows_lock:
-            self._windows[key] = kept
-            while len(self._windows) > WINDOWS_KEPT:
-                self._windows.popitem(last=False)
+            self._vectors_kept[key] = kept
+            while len(self._vectors_kept) > WINDOWS_KEPT:
+                self._vectors_kept.popitem(last=False)
         return kept
 
     def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
@@ -348,15 +348,15 @@ class HybridSearcher:
             return None
         key = (*_revision(snap), since, until)
         with self._windows_lock:
-            window = self._window_masks.get(key)
+            window = self._windows_kept.get(key)
             if window is not None:
-                self._window_masks.move_to_end(key)
+                self._windows_kept.move_to_end(key)
         if window is None:
             window = self._compute_window(snap, since, until)
             with self._windows_lock:
-                self._window_masks[key] = window
-                while len(self._window_masks) > WINDOWS_KEPT:
-                    self._window_masks.popitem(last=False)
+                self._windows_kept[key] = window
+                while len(self._windows_kept) > WINDOWS_KEPT:
+                    self._windows_kept.popitem(last=False)
         return window
 
     def _compute_window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window:
@@ -462,7 +462,7 @@ class HybridSearcher:
         """Cosine similarity for chunks that only BM25 found, from their stored vectors (those
         of a window read for this snapshot are at hand)."""
         with self._windows_lock:
-            kept = [v for k, v in self._windows.items() if k[:2] == _revision(snap)]
+            kept = [v for k, v in self._vectors_kept.items() if k[:2] == _revision(snap)]
         unread = []
         for hit in hits:
             found = next((v for v in kept if hit.chunk_id in v.rows), None)
