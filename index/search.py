@@ -110,8 +110,7 @@ class HybridSearcher:
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         self._dates: tuple[_Snapshot, np.ndarray] | None = None  # published date per BM25 chunk
-        # the last few date windows searched (see _window) and their vectors (_window_vectors)
-        self._vectors_kept: OrderedDict[tuple[int, int, tuple[str, ...]], _Vectors] = OrderedDict()
+        # the last few date windows searched, with their vectors once read (see _window)
         self._windows_kept: OrderedDict[tuple[int, int, date | None, date | None], _Window] = (
             OrderedDict()
         )
@@ -316,14 +315,9 @@ class HybridSearcher:
         return hits
 
     def _window_vectors(self, snap: _Snapshot, window: _Window) -> _Vectors:
-        """The stored vectors of a window's chunks, read once per window and snapshot; the few
-        most recent windows are kept (questions asked on one day share "this week")."""
-        key = (*_revision(snap), window.days)
-        with self._windows_lock:
-            cached = self._vectors_kept.get(key)
-            if cached is not None:
-                self._vectors_kept.move_to_end(key)
-                return cached
+        """The stored vectors of a window's chunks, read on its first scan and kept with it."""
+        if window.vectors is not None:
+            return window.vectors
         wanted = [snap.bm25_ids[int(i)] for i in window.indices]
         ids: list[str] = []
         rows: list[np.ndarray] = []
@@ -334,16 +328,13 @@ class HybridSearcher:
             ids.extend(found)
             rows.extend(vectors[chunk_id] for chunk_id in found)
         matrix = np.stack(rows) if rows else np.zeros((0, snap.meta.dimension), dtype=np.float32)
-        kept = _Vectors(ids, matrix, {chunk_id: row for row, chunk_id in enumerate(ids)})
-        with self._windows_lock:
-            self._vectors_kept[key] = kept
-            while len(self._vectors_kept) > WINDOWS_KEPT:
-                self._vectors_kept.popitem(last=False)
-        return kept
+        window.vectors = _Vectors(ids, matrix, {chunk_id: row for row, chunk_id in enumerate(ids)})
+        return window.vectors
 
     def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
         """Which live chunks were published within [since, until]; the last few windows of a
-        snapshot are kept (the questions of one day share "this week")."""
+        snapshot are kept, with their vectors once read (the questions of one day share "this
+        week")."""
         if since is None and until is None:
             return None
         key = (*_revision(snap), since, until)
@@ -369,9 +360,7 @@ class HybridSearcher:
             inside &= dates >= since.isoformat()
         if until is not None:
             inside &= dates <= until.isoformat()
-        days = sorted(set(dates[inside].tolist()))
-        where = {"published": {"$in": days or ["none"]}}
-        return _Window(np.flatnonzero(inside), where, int(inside.sum()), tuple(days))
+        return _Window(np.flatnonzero(inside), tuple(sorted(set(dates[inside].tolist()))))
 
     def _bm25_hits(
         self, snap: _Snapshot, query: str, n: int, window: _Window | None = None
@@ -462,7 +451,11 @@ class HybridSearcher:
         """Cosine similarity for chunks that only BM25 found, from their stored vectors (those
         of a window read for this snapshot are at hand)."""
         with self._windows_lock:
-            kept = [v for k, v in self._vectors_kept.items() if k[:2] == _revision(snap)]
+            kept = [
+                w.vectors
+                for key, w in self._windows_kept.items()
+                if key[:2] == _revision(snap) and w.vectors is not None
+            ]
         unread = []
         for hit in hits:
             found = next((v for v in kept if hit.chunk_id in v.rows), None)
@@ -490,12 +483,20 @@ def _revision(snap: _Snapshot) -> tuple[int, int]:
     return snap.meta.generation, snap.meta.revision
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Window:
     indices: np.ndarray  # positions in _Snapshot.bm25_ids of the chunks inside the window
-    where: dict[str, Any]  # the same filter for Chroma
-    count: int
     days: tuple[str, ...]  # the publication days inside
+    vectors: _Vectors | None = None  # read on the window's first scan
+
+    @property
+    def count(self) -> int:
+        return len(self.indices)
+
+    @property
+    def where(self) -> dict[str, Any]:
+        """The same window as a Chroma filter."""
+        return {"published": {"$in": list(self.days) or ["none"]}}
 
 
 def _day(value: Any) -> date | None:
