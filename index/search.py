@@ -380,7 +380,6 @@ class HybridSearcher:
         from bm25s.selection import topk  # what bm25s's own retrieve ranks with
 
         scores = snap.bm25.get_scores(known)
-        n = min(n, len(snap.bm25_ids))
         rankings: list[list[Hit]] = []
         for window in windows:
             # the top of a window's own scores: masking the others to 0 instead made the
