@@ -48,7 +48,7 @@ async def test_ask_defers_at_once_then_edits_in_the_answer(server: Server) -> No
 
     (_, path, payload) = adapter.calls[0]
     assert path.endswith("/callback") and payload["type"] == DEFERRED  # defer comes first,
-    assert adapter.times[0] - adapter.started < 0.5  # well within Discord's 3 seconds
+    assert adapter.times[0] - adapter.started < 2.5  # within Discord's 3 seconds
     edits = [p for m, path, p in adapter.calls if m == "PATCH"]
     assert edits, "the answer was never edited in"
     final = edits[-1]

@@ -201,6 +201,7 @@ def run_eval(
             "chunks": len(snapshot.bm25_ids),
             "build_seconds": round(build_seconds, 3),
             "cached": existed and not report.changed,
+            "chunks_embedded": report.chunks_written,  # 0 when the cache was reused
             "problems": [str(p) for p in report.problems[:20]],
             "dir": str(data_dir),
         },
