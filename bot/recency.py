@@ -6,9 +6,10 @@ about, and whether newer articles should be preferred. A window read from a ques
 preference, not a filter: articles published inside it rank higher, but the others still count
 (a question about "the end of September" may be answered by an article from August, and a news
 quiz's "this week" often reaches into the week before); the window's articles are also searched on
-their own, so that its best passages are candidates at all (``index.search``). Only ``newsbot ask --since/--until``
-(``strict``) leave out everything outside the window. A full date in a question ("what happened on
-January 6, 2021?") is about an event, not about when the news was published, and is not read.
+their own, so that its best passages are candidates at all (``index.search``). Only
+``newsbot ask --since/--until`` (``strict``) leave out everything outside the window. A full date
+in a question ("what happened on January 6, 2021?") is about an event, not about when the news was
+published, and is not read.
 The date words stay in the question that is searched and answered: taking them out lowered answer
 quality on the RealTime QA dev split. When no candidate falls inside a window read from the
 question (an index older than its "today"), newer candidates are not preferred either: which of
