@@ -1,36 +1,38 @@
-"""Domain errors. Each carries a message written for the person using newsbot, naming the fix.
+"""The error hierarchy as the front ends see it, and the one mapping from an error to what a
+person is told and the exit code.
 
-The CLI turns them into a clean exit with that message; the Discord front end maps them to replies.
+The classes live on the floor (:mod:`index.errors`), so the index raises them without reaching up
+into ``bot/``; they are re-exported here for the front ends.
 """
 
 from __future__ import annotations
 
+from index.errors import (
+    ConfigError,
+    FetchError,
+    IndexBusy,
+    IndexEmpty,
+    InvalidQuestion,
+    ModelNotFound,
+    NewsbotError,
+    PromptError,
+    StoreUnavailable,
+)
 
-class NewsbotError(Exception):
-    """Base class: ``str(error)`` is safe and useful to show to a user."""
-
-    exit_code = 1
-
-
-class InvalidQuestion(NewsbotError):
-    exit_code = 2
-
-
-class IndexEmpty(NewsbotError):
-    """There is nothing to answer from yet."""
-
-
-class IndexBusy(NewsbotError):
-    """Another process is writing the embedded index."""
+__all__ = [
+    "ConfigError",
+    "FetchError",
+    "IndexBusy",
+    "IndexEmpty",
+    "InvalidQuestion",
+    "ModelNotFound",
+    "NewsbotError",
+    "PromptError",
+    "StoreUnavailable",
+    "user_message",
+]
 
 
-class StoreUnavailable(NewsbotError):
-    """The Chroma store (usually a server) cannot be reached."""
-
-
-class ConfigError(NewsbotError):
-    exit_code = 2
-
-
-class ModelNotFound(ConfigError):
-    """The configured embedding model cannot be loaded offline."""
+def user_message(error: NewsbotError) -> tuple[str, int]:
+    """(the line to print, the exit code) for a domain error: exit 2 is bad input or settings."""
+    return f"[red]error:[/red] {error}", error.exit_code

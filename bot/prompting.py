@@ -17,15 +17,11 @@ from typing import Any
 
 import yaml
 
-from bot.errors import NewsbotError
+from index.errors import PromptError
 
 log = logging.getLogger(__name__)
 
 PACKAGE = "prompts"
-
-
-class PromptError(NewsbotError):
-    """A prompt file is missing or broken, or was rendered with the wrong variables."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from bot.conflicts import annotate_dates
 from bot.errors import InvalidQuestion, NewsbotError
 from bot.followup import Turn, standalone_query
 from bot.recency import DateWindow, resolve_window
-from index.embedding import Embedder, embedding_key, make_embedder
+from index.config import IndexSettings
+from index.embedding import Embedder, embedder_for, embedding_key
 from index.search import Hit, HybridSearcher
 from index.store import Store
 
@@ -173,14 +174,8 @@ def build_store(settings: Any) -> Store:
     return Store.open(settings)
 
 
-def build_embedder(settings: Any) -> Embedder:
-    return make_embedder(
-        settings.embedding_model,
-        settings.embedding_device,
-        settings.embedding_batch_size,
-        settings.embedding_backend,
-        settings.model_cache,
-    )
+def build_embedder(settings: IndexSettings) -> Embedder:
+    return embedder_for(settings)
 
 
 def build_service(

@@ -1,52 +1,40 @@
-"""All configuration in one typed object, read from the environment and ``.env`` (prefix NEWSBOT_).
+"""All configuration, read from the environment and ``.env`` (prefix NEWSBOT_), in typed sections.
 
-Built lazily by :func:`get_settings`, never at import; tests build their own ``Settings(...)``.
+The index's sections (store, index, web arrivals, search) live on the floor in
+:mod:`index.config`; bot/'s own are here (answer, llm, discord). :class:`Settings` composes them:
+a ``Settings`` is every section, so each function names the section it reads and is handed the
+whole. Built lazily by :func:`get_settings`, never at import; tests build their own
+``Settings(...)``.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+from index.config import SearchSettings, Section, WebSettings
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore")
+class AnswerSettings(Section):
+    """Answering a question: when the passages count as covering it, and how long it may be."""
 
-    # Where things live
-    data_dir: Path = Path(".newsbot")
-    article_dirs: Annotated[list[Path], NoDecode] = [Path("seeds")]
-    max_article_bytes: int = 20_000_000
-
-    # Chunking and embedding
-    embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_backend: str = "onnx-int8"  # onnx-int8 (fast, default), onnx, or torch
-    embedding_device: str = "cpu"
-    model_cache: Path | None = None  # ONNX exports; default ~/.cache/newsbot/models
-    embedding_batch_size: int = 64
-    chunk_chars: int = 900
-    chunk_overlap: int = 1
-    chunk_min_chars: int = 200  # a shorter section joins a neighbour (index/chunking.py)
-
-    # Retrieval and answering
-    top_k: int = 5
-    candidates: int = 40
-    rrf_k: int = 60
-    article_fusion_weight: float = 1.0  # RRF over articles as well as chunks (0 turns it off)
-    passages_per_article: int = 3  # more of one article's chunks rank after the others (0: no cap)
     min_relevance: float = 0.35
     min_coverage: float = 0.35
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
+    # "today" for date words in questions (unset: the real today)
+    today: date | None = None
 
-    # Language model behind the answerer (bot/llm/models.py): extractive (no model, default),
-    # smollm2, llamacpp:PATH.gguf, or a LangChain provider:model such as openai:gpt-4o-mini.
+
+class LlmSettings(Section):
+    """The language model behind the answerer (bot/llm/models.py): extractive (no model, default),
+    smollm2, llamacpp:PATH.gguf, or a LangChain provider:model such as openai:gpt-4o-mini; and the
+    citation verification of its answers (bot/llm/verify.py)."""
+
     llm: str = "extractive"
     llm_timeout: float = 60.0  # seconds for one answer before falling back to quoted sentences
     llm_max_tokens: int = 256
@@ -55,61 +43,27 @@ class Settings(BaseSettings):
     llm_threads: int | None = None  # llama.cpp threads (default: llama.cpp's choice)
     llm_failures_before_pause: int = 2  # the circuit breaker opens after this many in a row
     llm_pause_seconds: float = 120.0
-    # Citation verification of generated answers (bot/verify.py)
     verify_mode: Literal["drop", "mark"] = "drop"  # unsupported sentences: removed, or marked
     verify_threshold: float = 0.62  # support score needed for a paraphrase (docs/benchmarks.md)
 
-    # Dates: "today" for date words in questions (unset: the real today), and how strongly
-    # questions about the latest news prefer newer articles.
-    today: date | None = None
-    recency_half_life_days: float = 7.0
-    recency_weight: float = 1.0
-    recency_default_weight: float = 0.25  # the lift for newer stories when no time is named
-    recency_slack_days: float = 30.0  # "this week": leave out stories older than that by more
-    window_search_weight: float = 0.5  # "this week" is also searched within that week (0: off)
 
-    # Arrival from the web (`newsbot add`, `newsbot watch`)
-    feeds: Annotated[list[str], NoDecode] = []
-    fetch_timeout: float = 20.0
-    fetch_max_bytes: int = 5_000_000
-    user_agent: str = "newsbot/0.1 (news question-answering bot)"
-    watch_interval: float = 900.0
-    near_duplicate_threshold: float = 0.6
+class DiscordSettings(Section):
+    """The Discord front end (`newsbot discord`). The token is read from DISCORD_TOKEN."""
 
-    # Store: embedded (default) or a Chroma server / Chroma Cloud
-    chroma_host: str | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_HOST", "NEWSBOT_CHROMA_HOST")
-    )
-    chroma_port: int = Field(
-        8000, validation_alias=AliasChoices("CHROMA_PORT", "NEWSBOT_CHROMA_PORT")
-    )
-    chroma_ssl: bool = Field(
-        False, validation_alias=AliasChoices("CHROMA_SSL", "NEWSBOT_CHROMA_SSL")
-    )
-    chroma_tenant: str | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_TENANT", "NEWSBOT_CHROMA_TENANT")
-    )
-    chroma_database: str | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_DATABASE", "NEWSBOT_CHROMA_DATABASE")
-    )
-    chroma_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_API_KEY", "NEWSBOT_CHROMA_API_KEY")
-    )
-    collection_prefix: str = "newsbot"
-
-    # Discord front end (`newsbot discord`). The token is read from DISCORD_TOKEN.
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN")
     )
-    discord_guild_ids: Annotated[list[int], NoDecode] = []  # servers it answers in
-    discord_channel_ids: Annotated[list[int], NoDecode] = []  # empty: every channel there
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list
+    )  # servers it answers in
+    discord_channel_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list
+    )  # empty: every channel there
     discord_allow_dms: bool = False
     discord_admin_role: str | None = None  # role name or id that may /reindex
     discord_cooldown_seconds: float = 10.0  # per user
     discord_max_concurrent: int = 2  # answers prepared at once
     discord_sync_commands: bool = True  # register the slash commands on start
-
-    log_level: str = "WARNING"
 
     @field_validator("discord_guild_ids", "discord_channel_ids", mode="before")
     @classmethod
@@ -124,40 +78,16 @@ class Settings(BaseSettings):
             return [int(part) for part in parts]
         return value
 
-    @field_validator("article_dirs", "feeds", mode="before")
-    @classmethod
-    def _split_dirs(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
-        return value
 
-    @property
-    def fetched_dir(self) -> Path:
-        """Where `newsbot add` and `newsbot watch` keep the articles they fetched."""
-        return self.data_dir / "articles"
+class Settings(WebSettings, SearchSettings, AnswerSettings, LlmSettings, DiscordSettings):
+    """The full settings: the store, index, web, search, answer, llm and discord sections."""
 
-    @property
-    def article_folders(self) -> list[Path]:
-        """Every folder an index build reads: NEWSBOT_ARTICLE_DIRS plus the fetched articles."""
-        folders = list(self.article_dirs)
-        fetched = self.fetched_dir
-        if fetched.is_dir() and all(f.resolve() != fetched.resolve() for f in folders):
-            folders.append(fetched)
-        return folders
-
-    @property
-    def store_location(self) -> str:
-        if self.chroma_host:
-            scheme = "https" if self.chroma_ssl else "http"
-            return f"{scheme}://{self.chroma_host}:{self.chroma_port}"
-        if self.chroma_api_key:
-            return "Chroma Cloud"
-        return str(self.data_dir / "chroma")
+    log_level: str = "WARNING"
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings from the environment, built on first use. Library code takes a ``Settings``
+    """The settings from the environment, built on first use. Library code takes a section
     argument instead of calling this, so tests pass their own.
 
     A value that does not fit its setting is a ConfigError naming the variable to fix."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.build import BuildReport, build_index
+from index.config import WebSettings
 from index.dedupe import text_fingerprint, url_key
 from index.embedding import Embedder
 from index.feeds import FeedCache, FeedEntry, read_feed
@@ -94,7 +95,11 @@ class Intake:
     """One round of arrivals into the library (nothing is indexed until :meth:`finish`)."""
 
     def __init__(
-        self, settings: Any, store: Store, fetcher: Fetcher, skip: set[str] | None = None
+        self,
+        settings: WebSettings,
+        store: Store,
+        fetcher: Fetcher,
+        skip: set[str] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -182,7 +187,7 @@ def _entry_changed(entry: FeedEntry, record: Record) -> bool:
 
 
 def add(
-    settings: Any,
+    settings: WebSettings,
     urls: Sequence[str] = (),
     feeds: Sequence[str] = (),
     *,

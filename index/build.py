@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.errors import IndexBusy
 from index.chunking import CHUNKER_VERSION, chunk_article
-from index.embedding import Embedder, embedding_key, make_embedder
+from index.config import IndexSettings, StoreSettings
+from index.embedding import Embedder, embedder_for, embedding_key
+from index.errors import IndexBusy
 from index.models import Article, Chunk
 from index.sources import Problem, SourceFile, discover, read_file
 from index.store import ArticleRecord, IndexMeta, Store
@@ -72,7 +73,7 @@ class BuildReport:
         }
 
 
-def chunker_key(settings: Any) -> str:
+def chunker_key(settings: IndexSettings) -> str:
     return (
         f"v{CHUNKER_VERSION}:{settings.chunk_chars}:{settings.chunk_overlap}"
         f":{settings.chunk_min_chars}"
@@ -95,10 +96,10 @@ class _Pending:
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Any, store: Store | None = None) -> Iterator[None]:
+def writer_lock(settings: StoreSettings, store: Store | None = None) -> Iterator[None]:
     """One writer at a time: a file lock for the embedded store, the lease (index/lease.py) of a
     shared one (a Chroma server or Chroma Cloud)."""
-    if settings.chroma_host or settings.chroma_api_key:
+    if settings.shared_store:
         from index.lease import writer_lease
 
         with writer_lease(store or Store.open(settings)):
@@ -124,7 +125,7 @@ class Builder:
 
     def __init__(
         self,
-        settings: Any,
+        settings: IndexSettings,
         store: Store,
         embedder: Embedder | None,
         progress: Progress | None,
@@ -138,14 +139,7 @@ class Builder:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings
-            self._embedder = make_embedder(
-                s.embedding_model,
-                s.embedding_device,
-                s.embedding_batch_size,
-                s.embedding_backend,
-                s.model_cache,
-            )
+            self._embedder = embedder_for(self.settings)
         return self._embedder
 
     @property
@@ -410,7 +404,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
 
 
 def build_index(
-    settings: Any,
+    settings: IndexSettings,
     folders: Sequence[Path] | None = None,
     *,
     full: bool = False,

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import ConfigError, ModelNotFound
+from index.config import IndexSettings
+from index.errors import ConfigError, ModelNotFound
 
 log = logging.getLogger(__name__)
 
@@ -363,4 +364,15 @@ def make_embedder(
         )
     raise ConfigError(
         f"Unknown NEWSBOT_EMBEDDING_BACKEND {backend!r}: use one of {', '.join(BACKENDS)}."
+    )
+
+
+def embedder_for(settings: IndexSettings) -> Embedder:
+    """The embedder the settings name (shared within a process, see :func:`make_embedder`)."""
+    return make_embedder(
+        settings.embedding_model,
+        settings.embedding_device,
+        settings.embedding_batch_size,
+        settings.embedding_backend,
+        settings.model_cache,
     )

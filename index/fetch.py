@@ -21,6 +21,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from index.clean import clean_text
+from index.config import WebSettings
+from index.errors import FetchError
 from index.sources import parse_date
 
 log = logging.getLogger(__name__)
@@ -35,16 +37,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-
-
-class FetchError(Exception):
-    """One item could not be fetched or read. ``str()`` is "<url>: <reason>"."""
-
-    def __init__(self, url: str, reason: str, *, permanent: bool = True) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.permanent = permanent  # False for timeouts and server errors, worth retrying later
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,7 @@ class Fetcher:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Fetcher:
+    def from_settings(cls, settings: WebSettings) -> Fetcher:
         return cls(settings.fetch_timeout, settings.fetch_max_bytes, settings.user_agent)
 
     def __enter__(self) -> Fetcher:

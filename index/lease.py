@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from bot.errors import IndexBusy, NewsbotError
+from index.errors import IndexBusy, NewsbotError
 from index.store import Store
 
 log = logging.getLogger(__name__)

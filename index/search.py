@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import ConfigError, IndexEmpty
 from index.build import embedding_text
+from index.config import SearchSettings
 from index.embedding import Embedder
+from index.errors import ConfigError, IndexEmpty
 from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class _Snapshot:
 
 
 class HybridSearcher:
-    def __init__(self, store: Store, embedder: Embedder, settings: Any) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: SearchSettings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -438,12 +439,13 @@ class HybridSearcher:
         # other must not lose to a third article that is second in both.
         weight = self.settings.article_fusion_weight
         if weight:
-            article_score: Counter[str] = Counter()
+            article_score: dict[str, float] = {}
             for ranking in (dense, sparse):
                 for rank, article in enumerate(dict.fromkeys(h.article_id for h in ranking)):
-                    article_score[article] += weight / (rrf_k + rank + 1)
+                    share = weight / (rrf_k + rank + 1)
+                    article_score[article] = article_score.get(article, 0) + share
             for hit in by_id.values():
-                hit.score += article_score[hit.article_id]
+                hit.score += article_score.get(hit.article_id, 0)
         return sorted(by_id.values(), key=lambda h: h.score, reverse=True)
 
     def _fill_similarity(self, hits: list[Hit], vector: np.ndarray, snap: _Snapshot) -> None:

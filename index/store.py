@@ -27,7 +27,8 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from bot.errors import StoreUnavailable
+from index.config import StoreSettings
+from index.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class ArticleRecord:
     chunks: int
 
 
-def make_client(settings: Any, fresh: bool = False) -> Any:
+def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
     """A Chroma client for the settings: a server, Chroma Cloud, or the embedded store.
 
     Chroma shares one embedded instance per folder within a process, and that instance's vector
@@ -164,10 +165,10 @@ class Store:
         self._reopen: Callable[[], Any] | None = None
 
     @classmethod
-    def open(cls, settings: Any) -> Store:
+    def open(cls, settings: StoreSettings) -> Store:
         """The store the settings name (embedded, a server, or Chroma Cloud)."""
         store = cls(make_client(settings), settings.collection_prefix, settings.store_location)
-        if not (settings.chroma_host or settings.chroma_api_key):
+        if not settings.shared_store:
             store._reopen = lambda: make_client(settings, fresh=True)
         return store
 

@@ -1,0 +1,53 @@
+"""Domain errors, the floor both wings stand on. Each carries a message written for the person
+using newsbot, naming the fix.
+
+``index/`` raises them and ``bot/`` shows them: the CLI turns them into a clean exit with that
+message and :attr:`NewsbotError.exit_code` (see :func:`bot.errors.user_message`), the Discord front
+end maps them to replies. Nothing here imports anything else of newsbot.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class: ``str(error)`` is safe and useful to show to a user."""
+
+    exit_code = 1
+
+
+class InvalidQuestion(NewsbotError):
+    exit_code = 2
+
+
+class IndexEmpty(NewsbotError):
+    """There is nothing to answer from yet."""
+
+
+class IndexBusy(NewsbotError):
+    """Another process is writing the embedded index."""
+
+
+class StoreUnavailable(NewsbotError):
+    """The Chroma store (usually a server) cannot be reached."""
+
+
+class ConfigError(NewsbotError):
+    exit_code = 2
+
+
+class ModelNotFound(ConfigError):
+    """The configured embedding model cannot be loaded offline."""
+
+
+class PromptError(NewsbotError):
+    """A prompt file is missing or broken, or was rendered with the wrong variables."""
+
+
+class FetchError(NewsbotError):
+    """One item could not be fetched or read. ``str()`` is "<url>: <reason>"."""
+
+    def __init__(self, url: str, reason: str, *, permanent: bool = True) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.permanent = permanent  # False for timeouts and server errors, worth retrying later
