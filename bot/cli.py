@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from bot.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 app = typer.Typer(
     help="Ask questions about news articles and get answers with checked citations.",
@@ -34,7 +37,7 @@ LlmOption = Annotated[
 ]
 
 
-def _settings(**updates: Any) -> Any:
+def _settings(**updates: Any) -> Settings:
     from bot.logs import configure
     from bot.settings import get_settings
 

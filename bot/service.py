@@ -18,7 +18,8 @@ from bot.conflicts import annotate_dates
 from bot.errors import InvalidQuestion, NewsbotError
 from bot.followup import Turn, standalone_query
 from bot.recency import DateWindow, resolve_window
-from index.config import IndexSettings
+from bot.settings import LlmSettings, Settings
+from index.config import IndexSettings, StoreSettings
 from index.embedding import Embedder, embedder_for, embedding_key
 from index.search import Hit, HybridSearcher
 from index.store import Store
@@ -54,7 +55,7 @@ def clean_question(question: str, max_chars: int) -> str:
 
 
 class AnswerService:
-    def __init__(self, settings: Any, searcher: HybridSearcher, answerer: Answerer) -> None:
+    def __init__(self, settings: Settings, searcher: HybridSearcher, answerer: Answerer) -> None:
         self.settings = settings
         self.searcher = searcher
         self.answerer = answerer
@@ -146,7 +147,7 @@ class AnswerService:
         return True
 
 
-def status_of(settings: Any, store: Store) -> dict[str, Any]:
+def status_of(settings: IndexSettings, store: Store) -> dict[str, Any]:
     """What is indexed, without loading any model. Never includes secrets."""
     meta = store.meta()
     info: dict[str, Any] = {
@@ -170,7 +171,7 @@ def status_of(settings: Any, store: Store) -> dict[str, Any]:
     return info
 
 
-def build_store(settings: Any) -> Store:
+def build_store(settings: StoreSettings) -> Store:
     return Store.open(settings)
 
 
@@ -179,7 +180,7 @@ def build_embedder(settings: IndexSettings) -> Embedder:
 
 
 def build_service(
-    settings: Any, store: Store | None = None, embedder: Embedder | None = None
+    settings: Settings, store: Store | None = None, embedder: Embedder | None = None
 ) -> AnswerService:
     """Wire the store, the embedder, hybrid search and the answerer from the settings."""
     store = store or build_store(settings)
@@ -191,7 +192,7 @@ def build_service(
 
 
 def build_answerer(
-    settings: Any, searcher: HybridSearcher, extractive: ExtractiveAnswerer
+    settings: LlmSettings, searcher: HybridSearcher, extractive: ExtractiveAnswerer
 ) -> Answerer:
     """The answerer NEWSBOT_LLM names (bot/llm/models.py): the extractive one, or a language
     model whose answers are verified and that falls back to the extractive one."""

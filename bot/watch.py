@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any
 
 from bot.errors import IndexBusy, StoreUnavailable
 from index.arrivals import ADDED, DUPLICATE, FAILED, KNOWN, UNCHANGED, UPDATED, Intake, IntakeReport
 from index.build import BuildReport, build_index
+from index.config import WebSettings
 from index.dedupe import url_key
 from index.embedding import Embedder
 from index.feeds import FeedCache
@@ -68,7 +68,11 @@ class Watcher:
     """Polls feeds and folders. Build once with the services it needs; call :meth:`run`."""
 
     def __init__(
-        self, settings: Any, store: Store, embedder: Embedder, fetcher: Fetcher | None = None
+        self,
+        settings: WebSettings,
+        store: Store,
+        embedder: Embedder,
+        fetcher: Fetcher | None = None,
     ) -> None:
         self.settings = settings
         self.store = store

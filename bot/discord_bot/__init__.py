@@ -6,10 +6,10 @@ and stop at once when something is missing.
 
 from __future__ import annotations
 
-from typing import Any
+from bot.settings import DiscordSettings
 
 
-def startup_problem(settings: Any) -> str | None:
+def startup_problem(settings: DiscordSettings) -> str | None:
     """Why ``newsbot discord`` cannot start with these settings, with the fix; None if it can."""
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         return (

@@ -12,6 +12,8 @@ from typing import Any
 
 import discord
 
+from bot.settings import DiscordSettings
+
 
 @dataclass(frozen=True)
 class Access:
@@ -21,7 +23,7 @@ class Access:
     admin_role: str | None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Access:
+    def from_settings(cls, settings: DiscordSettings) -> Access:
         role = (settings.discord_admin_role or "").strip() or None
         return cls(
             frozenset(settings.discord_guild_ids),

@@ -25,6 +25,7 @@ from bot.discord_bot.limits import ConcurrencyLimit, Cooldown, busy_message, coo
 from bot.errors import ConfigError
 from bot.feedback import VOTES, FeedbackStore
 from bot.service import AnswerService
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ EMPTY_QUESTION = (
 class NewsBot(commands.Bot):
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         service_factory: Callable[[], AnswerService],
         feedback: FeedbackStore | None = None,
         edit_interval: float = 1.0,
@@ -286,8 +287,10 @@ async def respond(interaction: discord.Interaction, text: str) -> None:
         log.warning("could not reply to a command: %s", error)
 
 
-def run(settings: Any, service_factory: Callable[[], AnswerService]) -> None:
+def run(settings: Settings, service_factory: Callable[[], AnswerService]) -> None:
     """Start the bot and block until it stops. Errors name the fix (token, intents)."""
+    if settings.discord_token is None:  # `newsbot discord` checks startup_problem first
+        raise ConfigError("DISCORD_TOKEN is not set; see the README's Discord section.")
     token = settings.discord_token.get_secret_value().strip()
     install_redaction(secret_values(settings))  # the token, CHROMA_API_KEY, OPENAI_API_KEY, ...
     bot = NewsBot(settings, service_factory)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import IndexBusy, IndexEmpty, InvalidQuestion, NewsbotError, StoreUnavailable
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +91,13 @@ class RedactSecrets(logging.Filter):
         return text
 
 
-def secret_values(settings: Any) -> list[str]:
+def secret_values(settings: Settings) -> list[str]:
     """Every secret the bot may hold: the secret settings (DISCORD_TOKEN, CHROMA_API_KEY) and the
     model providers' keys, which LangChain reads from the environment."""
     values = [
-        getattr(settings, name).get_secret_value()
-        for name in ("discord_token", "chroma_api_key")
-        if getattr(settings, name, None) is not None
+        secret.get_secret_value()
+        for secret in (settings.discord_token, settings.chroma_api_key)
+        if secret is not None
     ]
     values += [os.environ.get(name, "") for name in PROVIDER_KEYS]
     return [v.strip() for v in values if v and v.strip()]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.settings import Settings
 from bot.verify import (
     _CAPITALISED,
     _MONTHS,
@@ -225,7 +226,7 @@ def sentence_cases(
     return out
 
 
-def measure(dataset_dir: Path, settings: Any, llm: str, limit: int | None) -> dict[str, Any]:
+def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) -> dict[str, Any]:
     """Evaluate ``llm`` on a RealTime QA split, then check the verifier on corrupted answers
     made from the extractive answers' quotes and the model's verified sentences."""
     from bot.evaluation.run import run_eval

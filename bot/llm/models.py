@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.settings import LlmSettings
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def smollm2_path() -> Path:
     )
 
 
-def make_chat_model(spec: ModelSpec, settings: Any) -> Any:
+def make_chat_model(spec: ModelSpec, settings: LlmSettings) -> Any:
     """The LangChain chat model for ``spec`` (``None`` for the extractive answerer)."""
     if spec.is_extractive:
         return None
@@ -90,7 +91,7 @@ def make_chat_model(spec: ModelSpec, settings: Any) -> Any:
     return _langchain(spec.target, settings)
 
 
-def _llamacpp(path: str, settings: Any) -> Any:
+def _llamacpp(path: str, settings: LlmSettings) -> Any:
     if importlib.util.find_spec("llama_cpp") is None:
         raise ConfigError(
             "Local GGUF models need llama-cpp-python: run `make install`, or "
@@ -107,7 +108,7 @@ def _llamacpp(path: str, settings: Any) -> Any:
     )
 
 
-def _langchain(target: str, settings: Any) -> Any:
+def _langchain(target: str, settings: LlmSettings) -> Any:
     try:
         from langchain.chat_models import init_chat_model
     except ImportError as error:
