@@ -38,9 +38,9 @@ def _articles(corpus: Path) -> list[Any]:
 def step_floor(corpus: Path) -> dict[str, Any]:
     from sentence_transformers import SentenceTransformer
 
-    from index.build import embedding_text
     from index.chunking import chunk_article
     from index.embedding import resolve_model_path
+    from index.passage import embedding_text
 
     texts = [
         embedding_text(a.title, c.section, c.text)

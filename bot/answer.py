@@ -11,7 +11,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from index.build import embedding_text
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION
@@ -106,21 +105,21 @@ class _Candidate:
 
 
 def citation_for(n: int, hit: Hit, start: int, end: int, text: str) -> Citation:
-    m = hit.meta
+    p = hit.passage
     return Citation(
         n=n,
-        article_id=hit.article_id,
-        title=str(m.get("title", "")),
-        url=str(m.get("url") or "") or None,
-        published=str(m.get("published") or "") or None,
-        section=str(m.get("section", "")),
+        article_id=p.article_id,
+        title=p.title,
+        url=p.url,
+        published=p.published,
+        section=p.section,
         quote=text,
         start=start,
         end=end,
-        chunk_id=hit.chunk_id,
-        kind=str(m.get("kind", "prose")),
-        post_author=str(m.get("post_author", "")),
-        other_urls=tuple(str(m.get("other_urls") or "").split()),
+        chunk_id=p.chunk_id,
+        kind=p.kind,
+        post_author=p.post_author,
+        other_urls=p.other_urls,
     )
 
 
@@ -222,10 +221,7 @@ def _words(hit: Hit) -> set[str]:
     """The search words of a passage: its text with its headline and section, as it was found
     (a story titled "Americans move to Mexico City" covers "where are Americans moving?" even
     when its paragraphs only say "here")."""
-    m = hit.meta
-    return set(
-        tokenize(embedding_text(str(m.get("title", "")), str(m.get("section", "")), hit.text))
-    )
+    return set(tokenize(hit.passage.search_text))
 
 
 def _novelty(sentence: str, terms: set[str]) -> float:
@@ -255,7 +251,7 @@ def _sentence_with_marker(candidate: _Candidate, citation: Citation) -> str:
         text = text[2:]
     if citation.kind == "post":
         author = citation.post_author or "someone"
-        date = candidate.hit.meta.get("post_date") or ""
+        date = candidate.hit.passage.post_date
         when = f" on {date}" if date else ""
         return f"A post by {author}{when}, quoted in the article, says: “{text}” [{citation.n}]"
     return f"{text} [{citation.n}]"

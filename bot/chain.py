@@ -86,9 +86,7 @@ def number_passages(question: str, hits: list[Hit]) -> Context:
                 log.info("withheld instruction-like text in passage %d (%s)", n, hit.chunk_id)
             else:
                 kept.append(hit.text[a:b])
-        source = " · ".join(
-            str(part) for part in (hit.meta.get("title"), hit.meta.get("published")) if part
-        )
+        source = " · ".join(part for part in (hit.passage.title, hit.passage.published) if part)
         blocks.append(
             f'<passage n="{n}" source="{_quote_attr(source)}">\n'
             f"{_quote_text(' '.join(kept))}\n</passage>"

@@ -22,6 +22,7 @@ from index.config import IndexSettings, StoreSettings
 from index.embedding import Embedder, embedder_for, embedding_key
 from index.errors import IndexBusy
 from index.models import Article, Chunk
+from index.passage import Passage, chunk_id
 from index.sources import Problem, SourceFile, discover, read_file
 from index.store import ArticleRecord, IndexMeta, Store
 
@@ -78,15 +79,6 @@ def chunker_key(settings: IndexSettings) -> str:
         f"v{CHUNKER_VERSION}:{settings.chunk_chars}:{settings.chunk_overlap}"
         f":{settings.chunk_min_chars}"
     )
-
-
-def chunk_id(article_id: str, content_hash: str, position: int) -> str:
-    return f"{article_id}:{content_hash[:12]}:{position}"
-
-
-def embedding_text(title: str, section: str, text: str) -> str:
-    """What is embedded and searched for a chunk: its text, with the headline and section as context."""
-    return "\n".join(part for part in (title, section, text) if part)
 
 
 @dataclass(frozen=True)
@@ -258,7 +250,7 @@ class Builder:
         ]
         total = sum(len(chunks) for _, chunks in planned)
         done = 0
-        batch: list[tuple[Any, list[Chunk]]] = []
+        batch: list[tuple[_Pending, list[Chunk]]] = []
         size = 0
         for item in planned:
             batch.append(item)
@@ -278,30 +270,21 @@ class Builder:
     def _write_batch(
         self,
         generation: int,
-        batch: list[tuple[Any, list[Chunk]]],
+        batch: list[tuple[_Pending, list[Chunk]]],
         manifest: dict[str, ArticleRecord],
     ) -> int:
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
-        embed_texts: list[str] = []
-        for pending, chunks in batch:
-            article = pending.article
-            for chunk in chunks:
-                ids.append(chunk_id(article.id, article.content_hash, chunk.position))
-                texts.append(chunk.text)
-                metas.append(_chunk_metadata(article, chunk))
-                embed_texts.append(embedding_text(article.title, chunk.section, chunk.text))
+        passages = [Passage.of(p.article, chunk) for p, chunks in batch for chunk in chunks]
+        ids = [passage.chunk_id for passage in passages]
         present = self.store.existing_chunk_ids(generation, ids)  # resume after a crash
-        todo = [i for i, cid in enumerate(ids) if cid not in present]
+        todo = [passage for passage in passages if passage.chunk_id not in present]
         if todo:
-            vectors = self.embedder.encode([embed_texts[i] for i in todo])
+            vectors = self.embedder.encode([passage.search_text for passage in todo])
             self.store.add_chunks(
                 generation,
-                [ids[i] for i in todo],
+                [passage.chunk_id for passage in todo],
                 vectors,
-                [texts[i] for i in todo],
-                [metas[i] for i in todo],
+                [passage.text for passage in todo],
+                [passage.to_metadata() for passage in todo],
             )
         rows = [
             (_record(p.article, p.raw_hash, len(chunks)), p.article.text) for p, chunks in batch
@@ -381,26 +364,6 @@ def _record(article: Article, raw_hash: str, chunks: int) -> ArticleRecord:
         authors=", ".join(article.authors),
         chunks=chunks,
     )
-
-
-def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
-    return {
-        "article_id": article.id,
-        "content_hash": article.content_hash,
-        "position": chunk.position,
-        "start": chunk.start,
-        "end": chunk.end,
-        "section": chunk.section,
-        "kind": chunk.kind,
-        "post_author": chunk.post_author,
-        "post_date": chunk.post_date,
-        "title": article.title,
-        "url": article.url or "",
-        "other_urls": " ".join(article.other_urls),
-        "published": article.published or "",
-        "authors": ", ".join(article.authors),
-        "source": article.source,
-    }
 
 
 def build_index(

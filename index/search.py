@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from index.build import embedding_text
 from index.config import SearchSettings
 from index.embedding import Embedder
 from index.errors import ConfigError, IndexEmpty
+from index.passage import Metadata, Passage
 from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
@@ -65,32 +65,66 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
-@dataclass
+@dataclass(init=False)
 class Hit:
-    """One retrieved chunk with everything needed to cite it."""
+    """One retrieved passage and how it ranked. ``Hit(chunk_id, text, metadata)`` reads the
+    passage from stored metadata; search builds hits from passages with :meth:`of`."""
 
-    chunk_id: str
-    text: str
-    meta: dict[str, Any]
+    passage: Passage
     score: float = 0.0  # fused score
     dense: float = 0.0  # cosine similarity to the query (0 when only BM25 found it)
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
+    def __init__(
+        self,
+        chunk_id: str,
+        text: str,
+        meta: Mapping[str, Any],
+        score: float = 0.0,
+        dense: float = 0.0,
+    ) -> None:
+        self._set(Passage.from_metadata(chunk_id, text, meta), score, dense)
+
+    def _set(self, passage: Passage, score: float, dense: float) -> None:
+        self.passage = passage
+        self.score = score
+        self.dense = dense
+        self.dense_rank = None
+        self.bm25_rank = None
+
+    @classmethod
+    def of(cls, passage: Passage, dense: float = 0.0) -> Hit:
+        hit = cls.__new__(cls)
+        hit._set(passage, 0.0, dense)
+        return hit
+
+    @property
+    def chunk_id(self) -> str:
+        return self.passage.chunk_id
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
     @property
     def article_id(self) -> str:
-        return str(self.meta["article_id"])
+        return self.passage.article_id
 
     @property
     def start(self) -> int:
-        return int(self.meta["start"])
+        return self.passage.start
+
+    @property
+    def meta(self) -> Metadata:
+        """The passage as stored metadata (for scripts and tests; code reads ``passage``)."""
+        return self.passage.to_metadata()
 
 
 @dataclass
 class SearchResult:
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
-    query_vector: np.ndarray | None = None
 
 
 @dataclass
@@ -99,7 +133,7 @@ class _Snapshot:
     live: dict[str, str]  # article id -> content hash
     bm25: Any
     bm25_ids: list[str]
-    chunk_meta: dict[str, tuple[dict[str, Any], str]]
+    passages: dict[str, Passage]  # every live chunk, by id
     document_frequency: Counter[str]
 
 
@@ -146,15 +180,13 @@ class HybridSearcher:
         live = {r.id: r.content_hash for r in self.store.manifest(meta.generation).values()}
         ids: list[str] = []
         corpus: list[list[str]] = []
-        chunk_meta: dict[str, tuple[dict[str, Any], str]] = {}
-        for chunk_id, m, text in self._stored_chunks(meta.generation):
-            if live.get(str(m["article_id"])) != m["content_hash"]:
+        passages: dict[str, Passage] = {}
+        for passage in self._stored_chunks(meta.generation):
+            if live.get(passage.article_id) != passage.content_hash:
                 continue
-            ids.append(chunk_id)
-            corpus.append(
-                tokenize(embedding_text(str(m.get("title", "")), str(m.get("section", "")), text))
-            )
-            chunk_meta[chunk_id] = (m, text)
+            ids.append(passage.chunk_id)
+            corpus.append(tokenize(passage.search_text))
+            passages[passage.chunk_id] = passage
         document_frequency: Counter[str] = Counter()
         for tokens in corpus:
             document_frequency.update(set(tokens))
@@ -165,25 +197,26 @@ class HybridSearcher:
             meta.revision,
             time.perf_counter() - started,
         )
-        return _Snapshot(meta, live, bm25, ids, chunk_meta, document_frequency)
+        return _Snapshot(meta, live, bm25, ids, passages, document_frequency)
 
-    def _stored_chunks(self, generation: int) -> Iterator[tuple[str, dict[str, Any], str]]:
-        """Every stored chunk of ``generation``. On a reload, the records the previous snapshot
+    def _stored_chunks(self, generation: int) -> Iterator[Passage]:
+        """Every stored chunk of ``generation``. On a reload, the passages the previous snapshot
         holds are reused and only new ids are read: a chunk id names its article's content hash,
         so the text and metadata behind an id never change."""
         previous = self._snapshot
         if previous is None or previous.meta.generation != generation:
-            yield from self.store.all_chunks(generation)
-            return
-        known = previous.chunk_meta
-        new = []
-        for chunk_id in self.store.chunk_ids(generation):
-            if chunk_id in known:
-                m, text = known[chunk_id]
-                yield chunk_id, m, text
-            else:
-                new.append(chunk_id)
-        yield from self.store.chunk_records(generation, new)
+            records = self.store.all_chunks(generation)
+        else:
+            known = previous.passages
+            new = []
+            for chunk_id in self.store.chunk_ids(generation):
+                if chunk_id in known:
+                    yield known[chunk_id]
+                else:
+                    new.append(chunk_id)
+            records = self.store.chunk_records(generation, new)
+        for chunk_id, m, text in records:
+            yield Passage.from_metadata(chunk_id, text, m)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the live chunks (1.0 before any load)."""
@@ -266,7 +299,7 @@ class HybridSearcher:
             fused = spread_articles(fused, self.settings.passages_per_article)
         hits = fused[:k]
         timings["fuse"] = time.perf_counter() - clock
-        return SearchResult(hits, timings, vector)
+        return SearchResult(hits, timings)
 
     def dense_hits(
         self, snap: _Snapshot, vector: np.ndarray, n: int, window: _Window | None = None
@@ -289,9 +322,9 @@ class HybridSearcher:
         days = set(window.days) if window is not None else None
         hits = []
         for chunk_id, similarity in nearest:
-            record = snap.chunk_meta.get(chunk_id)
-            if record is not None and (days is None or record[0].get("published") in days):
-                hits.append(Hit(chunk_id, record[1], record[0], dense=similarity))
+            passage = snap.passages.get(chunk_id)
+            if passage is not None and (days is None or passage.published in days):
+                hits.append(Hit.of(passage, dense=similarity))
         return hits[:n]
 
     def _scan_window(
@@ -310,9 +343,8 @@ class HybridSearcher:
         order = np.argsort(-similarity, kind="stable")[:n]
         hits = []
         for index in order:
-            chunk_id = kept.ids[int(index)]
-            m, text = snap.chunk_meta[chunk_id]
-            hits.append(Hit(chunk_id, text, m, dense=float(similarity[index])))
+            passage = snap.passages[kept.ids[int(index)]]
+            hits.append(Hit.of(passage, dense=float(similarity[index])))
         return hits
 
     def _window_vectors(self, snap: _Snapshot, window: _Window) -> _Vectors:
@@ -353,7 +385,7 @@ class HybridSearcher:
 
     def _compute_window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window:
         if self._dates is None or self._dates[0] is not snap:
-            published = [str(snap.chunk_meta[c][0].get("published") or "") for c in snap.bm25_ids]
+            published = [snap.passages[c].published or "" for c in snap.bm25_ids]
             self._dates = (snap, np.array(published, dtype=str))
         dates = self._dates[1]
         inside = dates != ""
@@ -396,9 +428,7 @@ class HybridSearcher:
             for index, score in zip(top, top_scores, strict=True):
                 if score <= 0:
                     continue
-                chunk_id = snap.bm25_ids[int(index)]
-                m, text = snap.chunk_meta[chunk_id]
-                hits.append(Hit(chunk_id, text, m))
+                hits.append(Hit.of(snap.passages[snap.bm25_ids[int(index)]]))
             rankings.append(hits)
         return rankings
 
@@ -527,11 +557,11 @@ def drop_older(
     floor = since - timedelta(days=slack_days)
     if not any(_within(h, floor, until) for h in hits):
         return hits
-    return [h for h in hits if (day := _day(h.meta.get("published"))) is None or day >= floor]
+    return [h for h in hits if (day := _day(h.passage.published)) is None or day >= floor]
 
 
 def _within(hit: Hit, since: date | None, until: date | None) -> bool:
-    day = _day(hit.meta.get("published"))
+    day = _day(hit.passage.published)
     return day is not None and (since is None or day >= since) and (until is None or day <= until)
 
 
@@ -553,7 +583,7 @@ def prefer_newer(hits: list[Hit], now: date, half_life_days: float, weight: floa
     """Add to each hit's score ``weight`` halved for every ``half_life_days`` its article is older
     than the newest candidate. Hits dated after ``now`` (news that did not exist yet when the
     question was asked) and undated hits get nothing."""
-    days = {id(h): _day(h.meta.get("published")) for h in hits}
+    days = {id(h): _day(h.passage.published) for h in hits}
     dated = [d for d in days.values() if d is not None and d <= now]
     if not dated:
         return hits

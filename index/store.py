@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -364,7 +364,7 @@ class Store:
         ids: list[str],
         vectors: np.ndarray,
         texts: list[str],
-        metadatas: list[dict[str, Any]],
+        metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
         self.chunks(generation).upsert(
             ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas

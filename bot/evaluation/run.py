@@ -327,11 +327,12 @@ def _cited_passages(service: AnswerService, answer: Answer) -> str:
     when opening the sources: what multiple-choice accuracy is scored on."""
     if not answer.found:
         return ""
-    chunks = service.searcher.snapshot().chunk_meta
+    passages = service.searcher.snapshot().passages
     texts = [_MARKER.sub(" ", answer.answer)]
     for citation in answer.citations:
-        meta, text = chunks.get(citation.chunk_id, ({}, citation.quote))
-        texts.append(f"{meta.get('title', citation.title)}\n{text}")
+        passage = passages.get(citation.chunk_id)
+        title, text = (passage.title, passage.text) if passage else (citation.title, citation.quote)
+        texts.append(f"{title}\n{text}")
     return "\n".join(texts)
 
 
@@ -357,7 +358,7 @@ def citations_valid(service: AnswerService, answer: Answer, generation: int) -> 
 
 
 def _url(hit: Hit) -> str:
-    url = str(hit.meta.get("url") or "")
+    url = hit.passage.url
     return normalize_url(url) if url else ""
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from bot.verify import (
     normalise,
     split_sentences,
 )
+from index.passage import Passage
 from index.search import Hit
 
 
@@ -215,14 +216,13 @@ def kept_sentences(answer: Any) -> list[dict[str, str]]:
 
 
 def sentence_cases(
-    kept: Sequence[dict[str, str]], chunk_meta: dict[str, tuple[dict[str, Any], str]]
+    kept: Sequence[dict[str, str]], passages: Mapping[str, Passage]
 ) -> list[tuple[str, list[Hit]]]:
     """(sentence citing [1], [its source chunk]) pairs for :func:`build_cases`."""
     out = []
     for item in kept:
-        if item["chunk_id"] in chunk_meta:
-            meta, text = chunk_meta[item["chunk_id"]]
-            out.append((f"{item['text']} [1]", [Hit(item["chunk_id"], text, meta)]))
+        if item["chunk_id"] in passages:
+            out.append((f"{item['text']} [1]", [Hit.of(passages[item["chunk_id"]])]))
     return out
 
 
@@ -237,7 +237,7 @@ def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) 
         update={"data_dir": Path(result["index"]["dir"]), "llm": "extractive"}
     )
     service = build_service(eval_settings)
-    chunk_meta = service.searcher.snapshot().chunk_meta
+    passages = service.searcher.snapshot().passages
     kept: list[dict[str, str]] = []
     for row in result["rows"]:
         kept.extend(kept_sentences(service.ask(row["question"])))
@@ -245,7 +245,7 @@ def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) 
     verifier = Verifier(
         service.searcher.embedder.encode, settings.verify_threshold, settings.verify_mode
     )
-    cases = build_cases(sentence_cases(kept, chunk_meta))
+    cases = build_cases(sentence_cases(kept, passages))
     sweep = threshold_sweep(verifier, cases, [0.5, 0.55, 0.6, 0.62, 0.65, 0.7, 0.75, 0.8])
     return {
         "llm": llm,
