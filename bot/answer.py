@@ -8,14 +8,17 @@ support an answer it says so and shows the closest passages instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from bot.followup import Turn, standalone_query
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION
 
 NOT_FOUND = "The indexed articles do not cover this question."
+OnText = Callable[[str], None]  # called with the answer text so far
 # Words that introduce a reason: for "why" questions a sentence that gives one is the better answer.
 _REASON = re.compile(
     r"\b(because|citing|cited|due to|since|so that|as a result|in order to|over concerns?|"
@@ -68,6 +71,7 @@ class Answer:
     as_of: str | None = None  # the newest cited article's published date (YYYY-MM-DD)
     window: dict[str, Any] | None = None  # the publication dates searched (bot.recency)
     disagreements: list[dict[str, Any]] = field(default_factory=list)  # bot.conflicts
+    note: str | None = None  # one line on how a generated answer was made (a fallback, checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,11 +90,18 @@ class Answer:
 
 
 class Answerer(Protocol):
-    """Turns retrieved passages into an answer. Language-model answerers implement this too."""
+    """Turns retrieved passages into an answer. Language-model answerers implement this too.
+
+    What an answerer can do is declared, not probed: ``streams`` says whether :meth:`answer`
+    calls ``on_text`` with the text so far while it writes (else the caller shows the answer
+    when it is done), and :meth:`rewrite` turns a follow-up into the query to search."""
 
     name: str
+    streams: bool
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer: ...
+    def answer(self, question: str, hits: list[Hit], on_text: OnText | None = None) -> Answer: ...
+
+    def rewrite(self, question: str, history: Sequence[Turn] | None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ class ExtractiveAnswerer:
     """Grounded answers made only of sentences quoted from the retrieved passages."""
 
     name = "extractive"
+    streams = False  # the answer comes whole
 
     def __init__(
         self,
@@ -140,7 +152,11 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.idf = idf or (lambda token: 1.0)
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def rewrite(self, question: str, history: Sequence[Turn] | None) -> str:
+        """The rule of :func:`bot.followup.standalone_query`: no model to ask."""
+        return standalone_query(question, history)
+
+    def answer(self, question: str, hits: list[Hit], on_text: OnText | None = None) -> Answer:
         terms = set(tokenize(question))
         wants_reason = bool(re.match(r"\s*why\b", question, re.IGNORECASE))
         wants_fact = bool(_WANTS_FACT.search(question))

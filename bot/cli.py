@@ -161,8 +161,7 @@ def ask(
     with _user_errors():
         first, last = parse_day(since, "--since"), parse_day(until, "--until")
         service = build_service(settings)
-        streams = getattr(service.answerer, "streams", False)  # language models only
-        with _streaming(streams and not as_json) as on_text:
+        with _streaming(service.answerer.streams and not as_json) as on_text:
             answer = service.ask(question, k, since=first, until=last, on_text=on_text)
     if as_json:
         out.print(json.dumps(answer.as_dict(), ensure_ascii=False), highlight=False, markup=False)

@@ -44,9 +44,8 @@ def shorten(text: str, limit: int = 300) -> str:
 
 def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:
     console.print(escape(answer.answer))
-    note = getattr(answer, "note", None)  # language-model answers: fallback or verification note
-    if note:
-        console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
+    if answer.note:  # language-model answers: fallback or verification note
+        console.print(f"[yellow]{escape(answer.note)}[/yellow]", highlight=False)
     if answer.as_of:
         console.print(f"[dim]As of {answer.as_of} (the newest cited article).[/dim]")
     shown = answer.citations if answer.found else answer.passages

@@ -105,8 +105,9 @@ class Repl:
         with contextlib.suppress(OSError):
             readline.read_history_file(history)
         self.console.print("Ask about the indexed news. :help for commands, :quit to leave.")
-        streams = getattr(self.service.answerer, "streams", False)  # language models only
-        self.stream = streams and self.console.is_terminal and not self.as_json
+        self.stream = (
+            self.service.answerer.streams and self.console.is_terminal and not self.as_json
+        )
         try:
             while True:
                 try:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.answer import Answer, Answerer, ExtractiveAnswerer
 from bot.conflicts import annotate_dates
 from bot.errors import InvalidQuestion, NewsbotError
-from bot.followup import Turn, standalone_query
+from bot.followup import Turn
 from bot.recency import DateWindow, resolve_window
 from bot.settings import LlmSettings, Settings
 from index.config import IndexSettings, StoreSettings
@@ -121,13 +121,10 @@ class AnswerService:
 
     def _standalone(self, text: str, history: Sequence[Turn] | None) -> str:
         """The query to search: a follow-up rewritten by the model when there is one."""
-        rewrite = getattr(self.answerer, "rewrite", None)
-        return rewrite(text, history) if rewrite else standalone_query(text, history)
+        return self.answerer.rewrite(text, history)
 
     def _answer(self, text: str, hits: list[Hit], on_text: Callable[[str], None] | None) -> Answer:
-        if on_text is not None and getattr(self.answerer, "streams", False):
-            return self.answerer.answer(text, hits, on_text=on_text)  # type: ignore[call-arg]
-        return self.answerer.answer(text, hits)
+        return self.answerer.answer(text, hits, on_text if self.answerer.streams else None)
 
     def status(self) -> dict[str, Any]:
         return status_of(self.settings, self.searcher.store)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.answer import Answer, ExtractiveAnswerer
+from bot.answer import Answer, ExtractiveAnswerer, OnText
 from bot.chain import ChainChunk, build_answer_chain
 from bot.followup import Turn, is_follow_up, standalone_query
 from bot.prompting import load_prompt
@@ -29,14 +29,12 @@ from index.search import Hit
 
 log = logging.getLogger(__name__)
 
-OnText = Callable[[str], None]
-
 
 @dataclass
 class GeneratedAnswer(Answer):
-    """An answer from the language-model answerer: verified, or a fallback with a note."""
+    """An answer from the language-model answerer: verified, or a fallback with a ``note``
+    saying why it is not the model's answer, or what verification changed."""
 
-    note: str | None = None  # one line: why this is not the model's answer, or what changed
     verification: dict[str, Any] | None = None
     generation: dict[str, Any] = field(default_factory=dict)  # first_token_s, tokens, tokens_per_s
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.answer import Answer
+from bot.llm.answerer import GeneratedAnswer
 from bot.settings import Settings
 from bot.verify import (
     _CAPITALISED,
@@ -35,16 +37,15 @@ from index.passage import Passage
 from index.search import Hit
 
 
-def generation_row(answer: Any) -> dict[str, Any]:
+def generation_row(answer: Answer) -> dict[str, Any]:
     """Extra columns for one evaluation row (empty for the extractive answerer)."""
-    verification = getattr(answer, "verification", None)
-    generation = getattr(answer, "generation", None)
-    if verification is None and generation is None and not hasattr(answer, "note"):
+    if not isinstance(answer, GeneratedAnswer):
         return {}
+    verification, generation = answer.verification, answer.generation
     totals = (verification or {}).get("totals", {})
     return {
         "answerer": answer.answerer,
-        "note": getattr(answer, "note", None),
+        "note": answer.note,
         "sentences": totals.get("sentences", 0),
         "verified_sentences": totals.get("verified", 0),
         "first_token_s": (generation or {}).get("first_token_s"),
@@ -203,7 +204,7 @@ def threshold_sweep(
 # -- the whole measurement ------------------------------------------------------------------------
 
 
-def kept_sentences(answer: Any) -> list[dict[str, str]]:
+def kept_sentences(answer: Answer) -> list[dict[str, str]]:
     """The answer's sentences with the chunk each one cites (its first marker)."""
     if not answer.found or not answer.citations:
         return []
