@@ -162,7 +162,7 @@ def measure_noop(eval_cache: Path, repeats: int) -> dict[str, Any] | None:
         )
         clock = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "index", "--json"],
+            [sys.executable, "-m", "bot.frontends.cli", "index", "--json"],
             env=env,
             cwd=common.ROOT,
             capture_output=True,

@@ -154,7 +154,7 @@ class _Rebuild:
         out, err = self.root / "index.out", self.root / "index.err"
         with out.open("w") as stdout, err.open("w") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "index", "--json"],
+                [sys.executable, "-m", "bot.frontends.cli", "index", "--json"],
                 cwd=self.root,  # no .env from the checkout
                 env=env,
                 stdout=stdout,
@@ -205,7 +205,7 @@ def _violations(record: _Record, states: list[dict[str, _Version]]) -> list[str]
 
 
 def step_load(root: Path, mode: str, askers: int, seconds: float) -> dict[str, Any]:
-    from bot.service import build_embedder, build_service
+    from bot.answering.service import build_embedder, build_service
 
     questions: list[dict[str, Any]] = json.loads((root / "questions.json").read_text())
     settings = _settings(root)

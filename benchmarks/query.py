@@ -38,7 +38,7 @@ def _settings(data: Path) -> Any:
 
 
 def step_query(data: Path, questions_file: Path) -> dict[str, Any]:
-    from bot.service import build_service
+    from bot.answering.service import build_service
 
     questions = json.loads(questions_file.read_text())
     service = build_service(_settings(data))
@@ -65,7 +65,7 @@ def step_synth(source: Path, data: Path, target: int) -> dict[str, Any]:
     """Copy the live chunks of ``source`` (with their vectors) into a new index of ``target``."""
     from dataclasses import replace
 
-    from bot.service import build_store
+    from bot.answering.service import build_store
 
     src = build_store(_settings(source))
     meta = src.meta()

@@ -163,7 +163,7 @@ def seed_folder(seed_settings: Settings) -> Path:
 
 @pytest.fixture(scope="session")
 def seed_service(seed_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
-    from bot.service import build_service
+    from bot.answering.service import build_service
 
     return build_service(seed_settings, embedder=embedder)
 
@@ -190,6 +190,6 @@ def seed_store_settings(
 @pytest.fixture(scope="session")
 def seed_store_service(seed_store_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
     """The answer service over the seed index, once per kind of store."""
-    from bot.service import build_service
+    from bot.answering.service import build_service
 
     return build_service(seed_store_settings, embedder=embedder)

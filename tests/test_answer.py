@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from bot.answering.service import AnswerService, build_store
 from bot.errors import InvalidQuestion
-from bot.service import AnswerService, build_store
 
 
 def article_text(settings, article_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def test_odd_but_valid_questions_are_answered(seed_store_service: AnswerService)
 def test_warm_up_loads_the_model_and_index_before_the_first_question(
     seed_settings, embedder, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    from bot.service import build_service
+    from bot.answering.service import build_service
     from tests.conftest import make_settings
 
     service = build_service(seed_settings, embedder=embedder)
@@ -91,7 +91,7 @@ def test_warm_up_loads_the_model_and_index_before_the_first_question(
 
 def test_a_sentence_that_repeats_the_question_is_not_an_answer() -> None:
     """Quiz pages hold the very question asked; quoting it back answers nothing."""
-    from bot.answer import ExtractiveAnswerer
+    from bot.answering.answer import ExtractiveAnswerer
     from index.search import Hit
 
     question = "Which wildly popular show was recently green lit for a new season?"
@@ -111,7 +111,7 @@ def test_a_sentence_that_repeats_the_question_is_not_an_answer() -> None:
 
 def test_a_passage_covers_a_question_with_its_headline() -> None:
     """Coverage counts the words a passage was found by: its headline as well as its text."""
-    from bot.answer import ExtractiveAnswerer
+    from bot.answering.answer import ExtractiveAnswerer
     from index.search import Hit
 
     question = "Where are many Americans moving to escape expensive cities?"

@@ -21,11 +21,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bot.answer import NOT_FOUND, Answer
-from bot.cli import app
-from bot.discord_bot.formatting import answer_replies
+from bot.answering.answer import NOT_FOUND, Answer
+from bot.answering.service import (
+    AnswerService,
+    build_service,
+    build_store,
+    clean_question,
+    status_of,
+)
 from bot.errors import InvalidQuestion
-from bot.service import AnswerService, build_service, build_store, clean_question, status_of
+from bot.frontends.cli import app
+from bot.frontends.discord_bot.formatting import answer_replies
 from bot.settings import Settings
 from index.build import BuildReport, build_index
 from index.clean import clean_text

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.service import build_service, build_store
 from bot.errors import IndexBusy
-from bot.service import build_service, build_store
 from index.build import build_index, writer_lock
 from index.embedding import Embedder
 from tests.conftest import SEED_FILE, make_settings

@@ -11,7 +11,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.frontends.cli import app
 from tests.conftest import SEED_FILE
 
 runner = CliRunner()
@@ -86,7 +86,7 @@ def test_user_errors_exit_cleanly(cli_env: Path) -> None:
 @pytest.mark.slow
 def test_console_script_in_a_real_process(cli_env: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    newsbot = [sys.executable, "-m", "bot.cli"]
+    newsbot = [sys.executable, "-m", "bot.frontends.cli"]
     subprocess.run([*newsbot, "index"], check=True, env=env, capture_output=True)
     done = subprocess.run(
         [*newsbot, "repl"],

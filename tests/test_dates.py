@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.conflicts import figures
+from bot.answering.conflicts import figures
+from bot.answering.recency import DateWindow, parse_day, recency_intent, resolve_window
+from bot.answering.service import AnswerService, build_service, build_store
 from bot.errors import InvalidQuestion
-from bot.recency import DateWindow, parse_day, recency_intent, resolve_window
-from bot.service import AnswerService, build_service, build_store
+from bot.frontends.cli import app
 from bot.settings import Settings
 from index.build import build_index
 from index.embedding import Embedder

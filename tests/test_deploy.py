@@ -17,7 +17,7 @@ import yaml
 from pydantic import AliasChoices
 from typer.main import get_command
 
-from bot.cli import app
+from bot.frontends.cli import app
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import discord.http
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.frontends.cli import app
 
 TOKEN = "MTA5ODc2.fake-token.for-tests-only"
 runner = CliRunner()

@@ -12,7 +12,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend
 
-from bot.service import build_service
+from bot.answering.service import build_service
 from index.build import writer_lock
 from index.embedding import Embedder
 from tests.conftest import SEED_FILE, make_settings
@@ -222,6 +222,6 @@ async def test_an_unexpected_error_is_logged_and_answered_politely(
     content = adapter.calls[-1][2]["content"]
     assert content.startswith("⚠️ Something went wrong on my side")
     assert "disk on fire" not in content
-    (record,) = [r for r in caplog.records if r.name == "bot.discord_bot.errors"]
+    (record,) = [r for r in caplog.records if r.name == "bot.frontends.discord_bot.errors"]
     assert record.exc_info is not None and "disk on fire" in str(record.exc_info[1])
     assert server.bot.limit.active == 0

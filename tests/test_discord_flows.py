@@ -11,8 +11,8 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord_bot.formatting import PLACEHOLDER
-from bot.service import build_service
+from bot.answering.service import build_service
+from bot.frontends.discord_bot.formatting import PLACEHOLDER
 from index.build import build_index
 from index.embedding import Embedder
 from tests.conftest import SEED_FILE, make_settings
@@ -266,7 +266,7 @@ async def test_article_text_cannot_ping_or_break_the_layout(
 
 
 def test_every_message_the_bot_sends_disallows_mentions_by_default() -> None:
-    from bot.discord_bot.client import NewsBot
+    from bot.frontends.discord_bot.client import NewsBot
 
     bot = NewsBot(make_settings(Path("/nonexistent")), lambda: None)  # type: ignore[arg-type,return-value]
     assert bot.allowed_mentions is not None

@@ -13,26 +13,26 @@ from discord import app_commands
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Citation
-from bot.discord_bot import startup_problem
-from bot.discord_bot.access import Access
-from bot.discord_bot.errors import (
+from bot.answering.answer import Answer, Citation
+from bot.errors import IndexBusy, IndexEmpty, InvalidQuestion
+from bot.frontends.discord_bot import startup_problem
+from bot.frontends.discord_bot.access import Access
+from bot.frontends.discord_bot.errors import (
     UNEXPECTED,
     NotAllowed,
     RedactSecrets,
     friendly_message,
 )
-from bot.discord_bot.formatting import (
+from bot.frontends.discord_bot.formatting import (
     answer_replies,
     escape,
     report_text,
     sources_replies,
     thread_name,
 )
-from bot.discord_bot.limits import ConcurrencyLimit, Cooldown
-from bot.discord_bot.splitter import units
-from bot.discord_bot.streaming import LiveEdit
-from bot.errors import IndexBusy, IndexEmpty, InvalidQuestion
+from bot.frontends.discord_bot.limits import ConcurrencyLimit, Cooldown
+from bot.frontends.discord_bot.splitter import units
+from bot.frontends.discord_bot.streaming import LiveEdit
 from index.build import BuildReport
 from tests.conftest import make_settings
 

@@ -29,10 +29,10 @@ import pytest_asyncio
 from discord.ext.test import backend, factories
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
-from bot.discord_bot.access import Access
-from bot.discord_bot.client import NewsBot
-from bot.feedback import FeedbackStore
-from bot.service import AnswerService
+from bot.answering.service import AnswerService
+from bot.frontends.discord_bot.access import Access
+from bot.frontends.discord_bot.client import NewsBot
+from bot.frontends.feedback import FeedbackStore
 from tests.conftest import make_settings
 
 _ids = itertools.count(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.discord_bot.formatting import escape
-from bot.discord_bot.splitter import MESSAGE_LIMIT, split_text, units
+from bot.frontends.discord_bot.formatting import escape
+from bot.frontends.discord_bot.splitter import MESSAGE_LIMIT, split_text, units
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÀéß😀", min_size=1, max_size=12)
 PROTECTED = st.one_of(

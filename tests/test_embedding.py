@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.answering.service import build_service
 from bot.errors import ConfigError
-from bot.service import build_service
 from index.build import build_index
 from index.embedding import (
     OnnxEmbedder,

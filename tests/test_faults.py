@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import AnswerService, build_embedder, build_service, status_of
+from bot.answering.service import AnswerService, build_embedder, build_service, status_of
 from bot.settings import Settings
 from index.build import PAUSE_ENV, build_index
 from index.embedding import Embedder
@@ -81,7 +81,7 @@ def _env(settings: Settings, pause: str | None) -> dict[str, str]:
 
 
 def _newsbot(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bot.cli", *args]
+    return [sys.executable, "-m", "bot.frontends.cli", *args]
 
 
 def _kill_at(settings: Settings, point: str, *extra: str) -> None:

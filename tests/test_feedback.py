@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.answer import Answer, Citation
-from bot.cli import app
-from bot.feedback import DOWN, FILENAME, UP, FeedbackStore
+from bot.answering.answer import Answer, Citation
+from bot.frontends.cli import app
+from bot.frontends.feedback import DOWN, FILENAME, UP, FeedbackStore
 
 
 def make_answer(question: str, text: str = "It happened [1]", found: bool = True) -> Answer:

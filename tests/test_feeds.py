@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.service import build_service, build_store
+from bot.answering.service import build_service, build_store
+from bot.frontends.cli import app
 from bot.settings import Settings
 from index.arrivals import add
 from index.build import build_index

@@ -15,9 +15,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from bot.answering.service import AnswerService, build_service
 from bot.llm.answerer import LLMAnswerer
-from bot.service import AnswerService, build_service
-from bot.verify import Verifier
+from bot.llm.verify import Verifier
 from index.build import build_index
 from index.embedding import Embedder
 from tests.conftest import make_settings
@@ -84,7 +84,7 @@ def test_planted_instructions_do_not_steer_the_answer(service: AnswerService) ->
 def test_an_answer_repeating_planted_text_is_not_verified(
     service: AnswerService, embedder: Embedder
 ) -> None:
-    from bot.chain import number_passages
+    from bot.llm.chain import number_passages
 
     hits = service.searcher.search("Harbor City bridge", 3).hits
     context = number_passages("q", hits)

@@ -16,9 +16,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
+from bot.answering.service import AnswerService, build_service
 from bot.llm.answerer import GeneratedAnswer
 from bot.llm.llamacpp import ChatLlamaCpp
-from bot.service import AnswerService, build_service
 from index.build import build_index
 from index.embedding import Embedder
 from tests.conftest import make_settings
@@ -176,7 +176,7 @@ def test_a_follow_up_is_rewritten_by_the_model(
 def test_cli_ask_json_has_the_verification_block(
     bridge_dir: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.cli import app
+    from bot.frontends.cli import app
     from bot.settings import get_settings
 
     monkeypatch.setenv("NEWSBOT_DATA_DIR", str(bridge_dir / "data"))
@@ -200,7 +200,7 @@ def test_repl_streams_to_a_terminal_then_shows_the_verified_answer(
 ) -> None:
     from rich.console import Console
 
-    from bot.repl import Repl
+    from bot.frontends.repl import Repl
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120)

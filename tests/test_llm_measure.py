@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import random
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
+from bot.evaluation.generation import generation_metrics, generation_row, kept_sentences
+from bot.evaluation.measure import build_cases, corrupt, corruption_check, threshold_sweep
 from bot.llm.answerer import GeneratedAnswer
-from bot.llm.measure import (
-    build_cases,
-    corrupt,
-    corruption_check,
-    generation_metrics,
-    generation_row,
-    kept_sentences,
-    threshold_sweep,
-)
-from bot.verify import Verifier
+from bot.llm.verify import Verifier
 from index.embedding import Embedder
 from tests.test_verify import BRIDGE, PASSAGES, PORT
 

@@ -73,7 +73,7 @@ def test_a_provider_without_its_key_or_package_gets_a_clear_message(
 
 def test_help_does_not_import_model_libraries() -> None:
     code = (
-        "import sys; from bot.cli import app; from typer.testing import CliRunner; "
+        "import sys; from bot.frontends.cli import app; from typer.testing import CliRunner; "
         "CliRunner().invoke(app, ['ask', '--help']); "
         "print(sorted(m for m in ('langchain', 'llama_cpp', 'openai', 'langchain_openai') "
         "if m in sys.modules))"

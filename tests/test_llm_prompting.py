@@ -6,8 +6,14 @@ from importlib import resources
 
 import pytest
 
-from bot.chain import WITHHELD, clean_answer, number_passages, read_like_instructions, to_messages
-from bot.prompting import PromptError, load_prompt, parse_prompt, placeholders
+from bot.llm.chain import (
+    WITHHELD,
+    clean_answer,
+    number_passages,
+    read_like_instructions,
+    to_messages,
+)
+from bot.llm.prompting import PromptError, load_prompt, parse_prompt, placeholders
 from index.search import Hit
 
 

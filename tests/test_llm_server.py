@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.service import build_service
+from bot.answering.service import build_service
 from index.build import build_index
 from index.embedding import Embedder
 from tests.conftest import make_settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.service import build_service
+from bot.answering.service import build_service
 from bot.settings import Settings
 from index.embedding import Embedder
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import build_service
+from bot.answering.service import build_service
 from bot.settings import Settings
 from index import search
 from index.build import build_index

@@ -23,18 +23,18 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.discord_bot import errors as discord_errors
-from bot.discord_bot.errors import (
+from bot.answering.service import build_service, build_store, status_of
+from bot.errors import NewsbotError, StoreUnavailable
+from bot.frontends.cli import app
+from bot.frontends.discord_bot import errors as discord_errors
+from bot.frontends.discord_bot.errors import (
     REDACTED,
     UNEXPECTED,
     friendly_message,
     install_redaction,
     secret_values,
 )
-from bot.errors import NewsbotError, StoreUnavailable
 from bot.llm.models import make_chat_model, parse_spec
-from bot.service import build_service, build_store, status_of
 from bot.settings import Settings, get_settings
 from index.build import build_index
 from index.embedding import Embedder
@@ -244,7 +244,7 @@ def test_the_cli_at_debug_level_prints_no_secret(seed_folder: Path, tmp_path: Pa
         ["status", "--json"],
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "bot.frontends.cli", *args],
             env=env,
             cwd=tmp_path,  # no .env file here
             capture_output=True,
@@ -292,7 +292,7 @@ def test_discord_redacts_every_secret_in_logs_and_replies(
     root = logging.getLogger()
     try:
         caplog.set_level(logging.DEBUG)
-        logger = logging.getLogger("bot.discord_bot.test")
+        logger = logging.getLogger("bot.frontends.discord_bot.test")
         everything = " ".join(SECRETS.values())
         # the unexpected error: a fixed reply; its traceback goes to the log, redacted
         assert friendly_message(RuntimeError(f"boom {everything}")) == UNEXPECTED

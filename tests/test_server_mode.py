@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.service import build_service, status_of
 from bot.errors import IndexBusy, StoreUnavailable
-from bot.service import build_service, status_of
 from bot.settings import Settings
 from index.build import build_index
 from index.store import Store, make_client

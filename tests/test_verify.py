@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.verify import UNVERIFIED, Verifier, missing_facts, split_sentences
+from bot.llm.verify import UNVERIFIED, Verifier, missing_facts, split_sentences
 from index.embedding import Embedder
 from index.search import Hit
 

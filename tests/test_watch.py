@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.service import build_service, build_store
-from bot.watch import Cycle, Watcher, watch
+from bot.answering.service import build_service, build_store
+from bot.frontends.cli import app
 from index.arrivals import add
 from index.build import build_index
 from index.embedding import Embedder
+from index.watch import Cycle, Watcher, watch
 from tests.conftest import SEED_FILE, make_settings
 from tests.newsserver import BRIDGE, PLAIN, STORM, NewsServer, article_html, rss, serve
 
@@ -146,7 +146,7 @@ def test_watch_command_stops_cleanly_on_signals(
         "NEWSBOT_FEEDS": feed,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "watch", "--interval", "60"],
+        [sys.executable, "-m", "bot.frontends.cli", "watch", "--interval", "60"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -25,7 +25,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer
+from bot.answering.answer import Answer
+from bot.answering.service import (
+    AnswerService,
+    build_embedder,
+    build_service,
+    build_store,
+    clean_question,
+)
 from bot.errors import InvalidQuestion
 from bot.evaluation.dataset import (
     EvalCorpus,
@@ -35,15 +42,8 @@ from bot.evaluation.dataset import (
     normalize_url,
     write_records,
 )
+from bot.evaluation.generation import generation_metrics, generation_row
 from bot.evaluation.scoring import answer_hit, best_choice, retrieval_metrics
-from bot.llm.measure import generation_metrics, generation_row
-from bot.service import (
-    AnswerService,
-    build_embedder,
-    build_service,
-    build_store,
-    clean_question,
-)
 from bot.settings import Settings
 from index.build import build_index, chunker_key
 from index.embedding import embedding_key
@@ -185,7 +185,9 @@ def run_eval(
             "refusal_answered_right": _mean(answered) if answered else 0.0,
             "latency_p50": _percentile(latencies, 50),
             "latency_p95": _percentile(latencies, 95),
-            **generation_metrics(rows),  # language-model answers only (bot/llm/measure.py)
+            **generation_metrics(
+                rows
+            ),  # language-model answers only (bot/evaluation/generation.py)
         }
     )
     return {

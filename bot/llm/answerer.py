@@ -1,6 +1,6 @@
 """The language-model answerer: generate with the chain, verify every sentence, and fall back.
 
-It implements the :class:`~bot.answer.Answerer` protocol, plus streaming (``on_text``) and
+It implements the :class:`~bot.answering.answer.Answerer` protocol, plus streaming (``on_text``) and
 follow-up rewriting. The extractive answerer runs first, on the same passages: when the passages
 do not cover the question it refuses without calling the model, and it is the fallback whenever
 the model is unavailable, too slow, fails, or writes nothing that verification can keep. Every
@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.answer import Answer, ExtractiveAnswerer, OnText
-from bot.chain import ChainChunk, build_answer_chain
-from bot.followup import Turn, is_follow_up, standalone_query
-from bot.prompting import load_prompt
-from bot.verify import Verifier
+from bot.answering.answer import Answer, ExtractiveAnswerer, OnText
+from bot.answering.followup import HISTORY_TURNS, Turn, is_follow_up, standalone_query
+from bot.llm.chain import ChainChunk, build_answer_chain
+from bot.llm.prompting import load_prompt
+from bot.llm.verify import Verifier
 from index.search import Hit
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class CircuitBreaker:
 
 
 class LLMAnswerer:
-    """Answers with a language model through :func:`~bot.chain.build_answer_chain`."""
+    """Answers with a language model through :func:`~bot.llm.chain.build_answer_chain`."""
 
     streams = True
 
@@ -233,12 +233,12 @@ class LLMAnswerer:
 
     def rewrite(self, question: str, history: Sequence[Turn] | None) -> str:
         """A standalone query for a follow-up question, written by the model; the simple rule of
-        :func:`bot.followup.standalone_query` when the model is unavailable or says nothing
+        :func:`bot.answering.followup.standalone_query` when the model is unavailable or says nothing
         usable."""
         rule = standalone_query(question, history)
         if not history or not is_follow_up(question) or not self.breaker.allow():
             return rule
-        conversation = "\n".join(f"Q: {q}\nA: {_short(a)}" for q, a in history[-3:])
+        conversation = "\n".join(f"Q: {q}\nA: {_short(a)}" for q, a in history[-HISTORY_TURNS:])
         system, user = load_prompt("rewrite").render(conversation=conversation, question=question)
         try:
             reply = self._invoke_text(system, user)

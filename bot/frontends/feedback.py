@@ -22,8 +22,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from bot.answer import Answer, Citation
-from bot.followup import Turn
+from bot.answering.answer import Answer, Citation
+from bot.answering.followup import HISTORY_TURNS, Turn
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class FeedbackStore:
             )
             return cursor.rowcount > 0
 
-    def turns(self, channel_id: int, limit: int = 6) -> list[Turn]:
+    def turns(self, channel_id: int, limit: int = HISTORY_TURNS) -> list[Turn]:
         """The conversation in a thread so far: (question, answer) pairs, earliest first."""
         with self._connect() as db:
             rows = db.execute(

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 
-from bot.errors import IndexBusy, StoreUnavailable
 from index.arrivals import ADDED, DUPLICATE, FAILED, KNOWN, UNCHANGED, UPDATED, Intake, IntakeReport
 from index.build import BuildReport, build_index
 from index.config import WebSettings
 from index.dedupe import url_key
 from index.embedding import Embedder
+from index.errors import IndexBusy, StoreUnavailable
 from index.feeds import FeedCache
 from index.fetch import Fetcher
 from index.store import Store

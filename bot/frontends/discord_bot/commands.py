@@ -14,21 +14,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.answering import message_kwargs, produce_answer
-from bot.discord_bot.client import HISTORY_TURNS, THREAD_ARCHIVE_MINUTES, respond
-from bot.discord_bot.errors import NotAllowed
-from bot.discord_bot.formatting import (
+from bot.answering.followup import HISTORY_TURNS
+from bot.frontends.discord_bot.answering import message_kwargs, open_thread, produce_answer, respond
+from bot.frontends.discord_bot.errors import NotAllowed
+from bot.frontends.discord_bot.formatting import (
     NO_MENTIONS,
     Reply,
     report_text,
     sources_replies,
     stats_embed,
-    thread_name,
 )
-from bot.discord_bot.limits import busy_message, cooldown_message
+from bot.frontends.discord_bot.limits import admit
 
 if TYPE_CHECKING:
-    from bot.discord_bot.client import NewsBot
+    from bot.frontends.discord_bot.client import NewsBot
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +56,10 @@ class NewsCommands(commands.Cog):
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 2000]
     ) -> None:
         bot = self.bot
-        user_id = interaction.user.id
-        wait = bot.cooldown.retry_after(user_id)
-        if wait > 0:
-            await respond(interaction, cooldown_message(wait))
+        refusal = admit(bot.cooldown, bot.limit, interaction.user.id)
+        if refusal is not None:
+            await respond(interaction, refusal)
             return
-        if not bot.limit.try_enter():
-            await respond(interaction, busy_message(bot.limit.limit))
-            return
-        bot.cooldown.start(user_id)
         try:
             await interaction.response.defer(thinking=True)
             await self._answer(interaction, question)
@@ -94,20 +88,10 @@ class NewsCommands(commands.Cog):
         conversation_id = channel.id if channel is not None else interaction.id
         parent_id = None
         if interaction.guild is not None and not in_thread and channel is not None:
-            thread = await self._open_thread(shown[0], question)
+            thread = await open_thread(shown[0], question)
             if thread is not None:
                 conversation_id, parent_id = thread.id, channel.id
         await self.bot.remember(answer, shown, conversation_id, parent_id, interaction.guild)
-
-    async def _open_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
-        """A thread on the answer, so follow-up questions can go on there."""
-        try:
-            return await message.create_thread(
-                name=thread_name(question), auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-        except discord.HTTPException as error:
-            log.info("could not open a thread on the answer: %s", error)
-            return None
 
     @app_commands.command(
         name="sources", description="Show the full passages behind the last answer here."

@@ -58,3 +58,16 @@ def busy_message(limit: int) -> str:
         f"⏳ I'm answering {limit} question{'s' if limit != 1 else ''} right now. "
         "Please ask again in a moment."
     )
+
+
+def admit(cooldown: Cooldown, limit: ConcurrencyLimit, user_id: int) -> str | None:
+    """The guard every question passes, by mention or by ``/ask``: None when it may be answered
+    now (the user's cooldown starts, and the caller must ``limit.leave()`` when done), else the
+    reply that says why not."""
+    wait = cooldown.retry_after(user_id)
+    if wait > 0:
+        return cooldown_message(wait)
+    if not limit.try_enter():
+        return busy_message(limit.limit)
+    cooldown.start(user_id)
+    return None

@@ -5,7 +5,7 @@
 Input: ``{"question": str}`` plus either ``"hits"`` (passages already retrieved, as the answer
 service does with its date windows) or a ``retriever`` given when building the chain.
 Streaming (``chain.stream``) yields :class:`ChainChunk` objects: text deltas as the model writes,
-then one chunk carrying the :class:`~bot.verify.Verification`. ``chain.invoke`` returns their sum.
+then one chunk carrying the :class:`~bot.llm.verify.Verification`. ``chain.invoke`` returns their sum.
 
 Article text reaches the model as quoted data: each passage sits between ``<passage n="…">`` and
 ``</passage>``, angle brackets inside it are replaced so it cannot close its own tag, and sentences
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.prompting import load_prompt
-from bot.verify import Verification, Verifier
+from bot.llm.prompting import load_prompt
+from bot.llm.verify import Verification, Verifier
 from index.search import Hit
 from index.sentences import sentence_spans
 

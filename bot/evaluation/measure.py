@@ -1,8 +1,6 @@
 """Figures for generated answers on the evaluation set, and the verifier's own check.
 
-- :func:`generation_row` / :func:`generation_metrics`: per question and over the run, the share of
-  generated sentences that verification kept, fallbacks, time to first token and tokens per
-  second (one streamed chunk is one token for llama.cpp, in process or as a server).
+- :mod:`bot.evaluation.generation` has the per-question and per-run figures of generated answers.
 - :func:`corruption_check`: the verifier's precision on deliberately corrupted answers. Every
   sentence the verifier accepts is corrupted by swapping one number, one name or one date for
   another found in the same passages; the originals are the positives, the corruptions the
@@ -15,74 +13,25 @@ from __future__ import annotations
 
 import random
 import re
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer
-from bot.llm.answerer import GeneratedAnswer
-from bot.settings import Settings
-from bot.verify import (
+from bot.answering.service import build_service
+from bot.evaluation.generation import kept_sentences
+from bot.evaluation.run import run_eval
+from bot.llm.verify import (
     _CAPITALISED,
     _MONTHS,
     _NUMBER,
     STOPWORDS,
     Verifier,
     normalise,
-    split_sentences,
 )
+from bot.settings import Settings
 from index.passage import Passage
 from index.search import Hit
-
-
-def generation_row(answer: Answer) -> dict[str, Any]:
-    """Extra columns for one evaluation row (empty for the extractive answerer)."""
-    if not isinstance(answer, GeneratedAnswer):
-        return {}
-    verification, generation = answer.verification, answer.generation
-    totals = (verification or {}).get("totals", {})
-    return {
-        "answerer": answer.answerer,
-        "note": answer.note,
-        "sentences": totals.get("sentences", 0),
-        "verified_sentences": totals.get("verified", 0),
-        "first_token_s": (generation or {}).get("first_token_s"),
-        "tokens": (generation or {}).get("tokens"),
-        "tokens_per_s": (generation or {}).get("tokens_per_s"),
-        "generated": bool(generation),
-        "kept": kept_sentences(answer) if generation and answer.answerer != "extractive" else [],
-    }
-
-
-def generation_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Run-level figures from :func:`generation_row` columns (empty for the extractive run)."""
-    rows = [r for r in rows if "generated" in r]
-    if not rows:
-        return {}
-    generated = [r for r in rows if r["generated"]]
-    sentences = sum(r["sentences"] for r in generated)
-    first = [r["first_token_s"] for r in generated if r["first_token_s"] is not None]
-    rates = [r["tokens_per_s"] for r in generated if r["tokens_per_s"]]
-    return {
-        "generated_answers": len(generated),
-        "generated_sentences": sentences,
-        "share_verified": round(sum(r["verified_sentences"] for r in generated) / sentences, 4)
-        if sentences
-        else None,
-        # answers written by the model and kept after verification (not a fallback)
-        "model_answer_kept": _share(r["generated"] and r["answerer"] != "extractive" for r in rows),
-        "fallbacks": sum(r["answerer"] == "extractive" and bool(r["note"]) for r in rows),
-        "first_token_p50_s": round(statistics.median(first), 3) if first else None,
-        "tokens_per_s_p50": round(statistics.median(rates), 1) if rates else None,
-    }
-
-
-def _share(flags: Iterable[bool]) -> float:
-    items = list(flags)
-    return round(sum(items) / len(items), 4) if items else 0.0
-
 
 # -- corrupted answers ----------------------------------------------------------------------------
 
@@ -204,18 +153,6 @@ def threshold_sweep(
 # -- the whole measurement ------------------------------------------------------------------------
 
 
-def kept_sentences(answer: Answer) -> list[dict[str, str]]:
-    """The answer's sentences with the chunk each one cites (its first marker)."""
-    if not answer.found or not answer.citations:
-        return []
-    out = []
-    for claim, markers in split_sentences(answer.answer):
-        numbers = [n for n in markers if 1 <= n <= len(answer.citations)]
-        if numbers:
-            out.append({"text": claim, "chunk_id": answer.citations[numbers[0] - 1].chunk_id})
-    return out
-
-
 def sentence_cases(
     kept: Sequence[dict[str, str]], passages: Mapping[str, Passage]
 ) -> list[tuple[str, list[Hit]]]:
@@ -230,9 +167,6 @@ def sentence_cases(
 def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) -> dict[str, Any]:
     """Evaluate ``llm`` on a RealTime QA split, then check the verifier on corrupted answers
     made from the extractive answers' quotes and the model's verified sentences."""
-    from bot.evaluation.run import run_eval
-    from bot.service import build_service
-
     result = run_eval(dataset_dir, settings=settings, llm=llm, limit=limit)
     eval_settings = settings.model_copy(
         update={"data_dir": Path(result["index"]["dir"]), "llm": "extractive"}
@@ -265,7 +199,7 @@ def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """python -m bot.llm.measure DATASET_DIR --llm smollm2 [--limit N] [--json OUT]"""
+    """python -m bot.evaluation.measure DATASET_DIR --llm smollm2 [--limit N] [--json OUT]"""
     import argparse
     import json
 

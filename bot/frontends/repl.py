@@ -16,11 +16,11 @@ from typing import TextIO
 
 from rich.console import Console
 
-from bot.answer import Answer
+from bot.answering.answer import Answer
+from bot.answering.followup import HISTORY_TURNS, Turn
+from bot.answering.service import AnswerService
 from bot.errors import NewsbotError
-from bot.followup import Turn
-from bot.render import StreamView, print_answer
-from bot.service import AnswerService
+from bot.frontends.render import StreamView, print_answer
 
 HELP = """Type a question and press Enter. Commands:
   :sources   show the full passages behind the last answer
@@ -77,7 +77,7 @@ class Repl:
         else:
             print_answer(self.console, self.last)
             self.console.print()
-        self.history = [*self.history, (question, self.last.answer)][-5:]
+        self.history = [*self.history, (question, self.last.answer)][-HISTORY_TURNS:]
 
     @contextlib.contextmanager
     def _streaming(self) -> Iterator[Callable[[str], None] | None]:

@@ -2,7 +2,7 @@
 
 The answer service runs in a worker thread (``asyncio.to_thread``) so the event loop, and with it
 Discord's heartbeat, never waits for embedding or generation. While it runs, the first message
-shows the answer so far (:class:`~bot.discord_bot.streaming.LiveEdit`); then it shows the final
+shows the answer so far (:class:`~bot.frontends.discord_bot.streaming.LiveEdit`); then it shows the final
 answer, and further messages carry the rest of a long answer and its sources.
 """
 
@@ -11,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
-from bot.answer import Answer
-from bot.discord_bot.formatting import NO_MENTIONS, Reply, answer_replies, preview
-from bot.discord_bot.streaming import LiveEdit
-from bot.followup import Turn
-from bot.service import AnswerService
+from bot.answering.answer import Answer
+from bot.answering.followup import Turn
+from bot.answering.service import AnswerService
+from bot.frontends.discord_bot.formatting import (
+    NO_MENTIONS,
+    Reply,
+    answer_replies,
+    preview,
+    thread_name,
+)
+from bot.frontends.discord_bot.streaming import LiveEdit
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,7 @@ Show = Callable[[Reply], Awaitable[Any]]  # edits the first message (placeholder
 Send = Callable[[Reply], Awaitable[Any]]  # sends one more message
 
 THUMBS = ("👍", "👎")
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day
 
 
 def message_kwargs(reply: Reply) -> dict[str, Any]:
@@ -65,3 +72,30 @@ async def add_vote_reactions(message: Any) -> None:
             await message.add_reaction(emoji)
     except discord.HTTPException as error:
         log.info("could not add the rating reactions: %s", error)
+
+
+async def open_thread(message: discord.Message, question: str) -> discord.Thread | None:
+    """A thread named after the question on ``message``, where follow-ups can go on; None when
+    Discord refuses (the answer then stays in the channel)."""
+    try:
+        return await message.create_thread(
+            name=thread_name(question), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+        )
+    except discord.HTTPException as error:
+        log.warning("could not open a thread, answering in the channel: %s", error)
+        return None
+
+
+async def respond(interaction: discord.Interaction, text: str) -> None:
+    """Tell the user something about their command, whether or not it was answered already."""
+    try:
+        if interaction.response.is_done():
+            await interaction.edit_original_response(
+                content=text, embeds=[], allowed_mentions=NO_MENTIONS
+            )
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException as error:
+        log.warning("could not reply to a command: %s", error)

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from index.search import tokenize
 
 Turn = tuple[str, str]  # (question, answer text), earliest first
+# How much of a conversation a follow-up is read against: the rule looks at the last turn, a
+# language model's rewrite at this many (the REPL and the Discord threads keep as many).
+HISTORY_TURNS = 3
 
 _LEANS_ON_CONTEXT = re.compile(
     r"^\s*(and|but|also|so|what about|how about|then)\b|"

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.answer import Citation, citation_for
+from bot.answering.answer import Citation, citation_for
 from index.search import STOPWORDS, Hit, tokenize
 from index.sentences import sentence_spans
 

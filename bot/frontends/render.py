@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from index.build import BuildReport
 
 if TYPE_CHECKING:

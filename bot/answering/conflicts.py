@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.answer import Answer, Citation, citation_for
-from bot.recency import MONTHS, DateWindow
+from bot.answering.answer import Answer, Citation, citation_for
+from bot.answering.recency import MONTHS, DateWindow
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 

@@ -2,7 +2,7 @@
 
 Everything that comes from an article or a user passes through :func:`escape`, so article text
 cannot change the layout or mention anyone; every length is kept under Discord's limits
-(see :mod:`bot.discord_bot.splitter`).
+(see :mod:`bot.frontends.discord_bot.splitter`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import discord
 
-from bot.answer import Answer, Citation
-from bot.discord_bot.splitter import (
+from bot.answering.answer import Answer, Citation
+from bot.frontends.discord_bot.splitter import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_LIMIT,
     EMBED_TOTAL_LIMIT,

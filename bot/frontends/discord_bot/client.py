@@ -1,8 +1,8 @@
 """The Discord bot: events, the answer flow for mentions and thread follow-ups, and start-up.
 
-The bot receives a factory for the :class:`~bot.service.AnswerService` (built once, in
+The bot receives a factory for the :class:`~bot.answering.service.AnswerService` (built once, in
 ``setup_hook``, off the event loop) and never builds one itself. Slash commands live in
-:mod:`bot.discord_bot.commands`.
+:mod:`bot.frontends.discord_bot.commands`.
 """
 
 from __future__ import annotations
@@ -11,26 +11,31 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.access import Access
-from bot.discord_bot.answering import add_vote_reactions, message_kwargs, produce_answer
-from bot.discord_bot.errors import friendly_message, install_redaction, secret_values
-from bot.discord_bot.formatting import NO_MENTIONS, PLACEHOLDER, Reply, thread_name
-from bot.discord_bot.limits import ConcurrencyLimit, Cooldown, busy_message, cooldown_message
+from bot.answering.followup import HISTORY_TURNS
+from bot.answering.service import AnswerService
 from bot.errors import ConfigError
-from bot.feedback import VOTES, FeedbackStore
-from bot.service import AnswerService
+from bot.frontends.discord_bot.access import Access
+from bot.frontends.discord_bot.answering import (
+    add_vote_reactions,
+    message_kwargs,
+    open_thread,
+    produce_answer,
+    respond,
+)
+from bot.frontends.discord_bot.errors import friendly_message, install_redaction, secret_values
+from bot.frontends.discord_bot.formatting import NO_MENTIONS, PLACEHOLDER, Reply
+from bot.frontends.discord_bot.limits import ConcurrencyLimit, Cooldown, admit
+from bot.frontends.feedback import VOTES, FeedbackStore
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HISTORY_TURNS = 6
-THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day
 EMPTY_QUESTION = (
     "👋 Ask me a question after the mention, for example: "
     "“@newsbot Why did Sheinbaum reject the offer of U.S. troops?”"
@@ -71,7 +76,7 @@ class NewsBot(commands.Bot):
         return self._service
 
     async def setup_hook(self) -> None:
-        from bot.discord_bot.commands import NewsCommands
+        from bot.frontends.discord_bot.commands import NewsCommands
 
         if self._service is None:
             self._service = await asyncio.to_thread(self._service_factory)
@@ -152,14 +157,10 @@ class NewsBot(commands.Bot):
             if message.guild is None or self.mentions_me(message):
                 await self._reply(message, EMPTY_QUESTION)
             return
-        wait = self.cooldown.retry_after(message.author.id)
-        if wait > 0:
-            await self._reply(message, cooldown_message(wait))
+        refusal = admit(self.cooldown, self.limit, message.author.id)
+        if refusal is not None:
+            await self._reply(message, refusal)
             return
-        if not self.limit.try_enter():
-            await self._reply(message, busy_message(self.limit.limit))
-            return
-        self.cooldown.start(message.author.id)
         try:
             await self.answer_message(message, question)
         finally:
@@ -203,14 +204,8 @@ class NewsBot(commands.Bot):
             return channel, channel.parent_id
         if message.guild is None:
             return channel, None
-        try:
-            thread = await message.create_thread(
-                name=thread_name(question), auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
-        except discord.HTTPException as error:
-            log.warning("could not open a thread, answering in the channel: %s", error)
-            return channel, None
-        return thread, channel.id
+        thread = await open_thread(message, question)
+        return (channel, None) if thread is None else (thread, channel.id)
 
     async def remember(
         self,
@@ -270,21 +265,6 @@ class NewsBot(commands.Bot):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         await respond(interaction, friendly_message(error))
-
-
-async def respond(interaction: discord.Interaction, text: str) -> None:
-    """Tell the user something about their command, whether or not it was answered already."""
-    try:
-        if interaction.response.is_done():
-            await interaction.edit_original_response(
-                content=text, embeds=[], allowed_mentions=NO_MENTIONS
-            )
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-    except discord.HTTPException as error:
-        log.warning("could not reply to a command: %s", error)
 
 
 def run(settings: Settings, service_factory: Callable[[], AnswerService]) -> None:

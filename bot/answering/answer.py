@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from bot.followup import Turn, standalone_query
+from bot.answering.followup import Turn, standalone_query
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION
@@ -69,8 +69,8 @@ class Answer:
     answerer: str = "extractive"
     query: str | None = None  # the standalone query searched, when a follow-up was rewritten
     as_of: str | None = None  # the newest cited article's published date (YYYY-MM-DD)
-    window: dict[str, Any] | None = None  # the publication dates searched (bot.recency)
-    disagreements: list[dict[str, Any]] = field(default_factory=list)  # bot.conflicts
+    window: dict[str, Any] | None = None  # the publication dates searched (bot.answering.recency)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)  # bot.answering.conflicts
     note: str | None = None  # one line on how a generated answer was made (a fallback, checks)
 
     def as_dict(self) -> dict[str, Any]:
@@ -153,7 +153,7 @@ class ExtractiveAnswerer:
         self.idf = idf or (lambda token: 1.0)
 
     def rewrite(self, question: str, history: Sequence[Turn] | None) -> str:
-        """The rule of :func:`bot.followup.standalone_query`: no model to ask."""
+        """The rule of :func:`bot.answering.followup.standalone_query`: no model to ask."""
         return standalone_query(question, history)
 
     def answer(self, question: str, hits: list[Hit], on_text: OnText | None = None) -> Answer:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from bot.answer import Answer, Answerer, ExtractiveAnswerer
-from bot.conflicts import annotate_dates
+from bot.answering.answer import Answer, Answerer, ExtractiveAnswerer
+from bot.answering.conflicts import annotate_dates
+from bot.answering.followup import Turn
+from bot.answering.recency import DateWindow, resolve_window
 from bot.errors import InvalidQuestion, NewsbotError
-from bot.followup import Turn
-from bot.recency import DateWindow, resolve_window
 from bot.settings import LlmSettings, Settings
 from index.config import IndexSettings, StoreSettings
 from index.embedding import Embedder, embedder_for, embedding_key
@@ -80,7 +80,7 @@ class AnswerService:
 
         ``since``/``until`` restrict the answer to articles published in that window; without
         them, date words in the question ("today", "this week", "in March") rank articles from
-        that time higher, and "latest" prefers newer ones (see :mod:`bot.recency`). They are read
+        that time higher, and "latest" prefers newer ones (see :mod:`bot.answering.recency`). They are read
         against ``today`` (default: NEWSBOT_TODAY, else the real date; an evaluation passes the
         date each question was asked).
         """
@@ -199,7 +199,7 @@ def build_answerer(
     if spec.is_extractive:
         return extractive
     from bot.llm.answerer import CircuitBreaker, LLMAnswerer
-    from bot.verify import Verifier
+    from bot.llm.verify import Verifier
 
     log.info("answering with %s", spec.label)
     return LLMAnswerer(

@@ -1,0 +1,345 @@
+"""The ``newsbot`` command line. Commands are thin: they build services and call the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bot.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+app = typer.Typer(
+    help="Ask questions about news articles and get answers with checked citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+LlmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="Answer with a language model: extractive (no model), smollm2, "
+        "llamacpp:PATH.gguf or provider:model such as openai:gpt-4o-mini (default: NEWSBOT_LLM).",
+    ),
+]
+
+
+def _settings(**updates: Any) -> Settings:
+    from bot.logs import configure
+    from bot.settings import get_settings
+
+    with _user_errors():
+        settings = get_settings()
+    configure(settings.log_level)
+    clean = {k: v for k, v in updates.items() if v is not None}
+    return settings.model_copy(update=clean) if clean else settings
+
+
+@contextmanager
+def _streaming(enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """Show a generated answer as it is written when printing to a terminal."""
+    if not enabled or not out.is_terminal:
+        yield None
+        return
+    from bot.frontends.render import StreamView
+
+    with StreamView(out) as view:
+        yield view.push
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn domain errors into a clean message and exit code instead of a traceback."""
+    try:
+        yield
+    except NewsbotError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _progress_bar(enabled: bool) -> tuple[Any, Callable[[int, int], None] | None]:
+    if not enabled:
+        return None, None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("embed", total=None)
+
+    def update(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Article folders instead of NEWSBOT_ARTICLE_DIRS (fetched articles always count)."
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-embed everything, even unchanged articles.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index new and changed articles, prune removed ones (incremental, by content hash)."""
+    from bot.frontends.render import print_report
+    from index.build import build_index
+
+    settings = _settings()
+    if paths:  # articles fetched with `newsbot add` stay indexed, whichever folders are given
+        paths = settings.model_copy(update={"article_dirs": paths}).article_folders
+    bar, progress = _progress_bar(not as_json and err.is_terminal)
+    with _user_errors():
+        try:
+            report = build_index(settings, paths or None, full=full, progress=progress)
+        finally:
+            if bar is not None:
+                bar.stop()
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_report(out, report)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    k: Annotated[int | None, typer.Option("-k", help="How many passages to retrieve.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="Only articles published on or before this date (YYYY-MM-DD)."
+        ),
+    ] = None,
+    llm: LlmOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer one question from the indexed articles, with numbered citations."""
+    from bot.answering.recency import parse_day
+    from bot.answering.service import build_service
+    from bot.frontends.render import print_answer
+
+    settings = _settings(llm=llm)
+    with _user_errors():
+        first, last = parse_day(since, "--since"), parse_day(until, "--until")
+        service = build_service(settings)
+        with _streaming(service.answerer.streams and not as_json) as on_text:
+            answer = service.ask(question, k, since=first, until=last, on_text=on_text)
+    if as_json:
+        out.print(json.dumps(answer.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_answer(out, answer)
+
+
+@app.command()
+def add(
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="Addresses of web pages with news articles.")
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option("--feed", help="An RSS or Atom feed: fetch every article in it (repeatable)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch articles from the web or from feeds, store them and index them at once."""
+    from bot.frontends.render import print_intake
+    from index.arrivals import add as add_articles
+
+    settings = _settings()
+    if not urls and not feed:
+        err.print(
+            "[red]error:[/red] nothing to add. Give web addresses (newsbot add https://…) "
+            "or a feed (newsbot add --feed https://…/rss)."
+        )
+        raise typer.Exit(2)
+    with _user_errors():
+        report = add_articles(settings, urls or [], feed or [])
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_intake(out, report)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", min=1, help="Seconds between checks (default: NEWSBOT_WATCH_INTERVAL)."
+        ),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Check once and exit.")] = False,
+) -> None:
+    """Keep the index fresh: poll NEWSBOT_FEEDS and the article folders until Ctrl-C."""
+    from bot.answering.service import build_embedder, build_store
+    from index.watch import Watcher
+    from index.watch import watch as watch_loop
+
+    settings = _settings()
+    seconds = interval or settings.watch_interval
+    with _user_errors():
+        watcher = Watcher(settings, build_store(settings), build_embedder(settings))
+        feeds = len(settings.feeds)
+        err.print(
+            f"Watching {feeds} feed{'s' if feeds != 1 else ''} and "
+            f"{len(settings.article_folders)} folders every {seconds:g} s. Ctrl-C stops.",
+            highlight=False,
+        )
+        watch_loop(
+            watcher,
+            seconds,
+            lambda cycle: out.print(cycle.summary(), highlight=False),
+            max_cycles=1 if once else None,
+        )
+    err.print("Stopped.")
+
+
+@app.command()
+def repl(llm: LlmOption = None, as_json: JsonFlag = False) -> None:
+    """Ask questions interactively (:sources, :help, :quit); reads one question per line from a pipe."""
+    from bot.answering.service import build_service
+    from bot.frontends import repl as repl_module
+
+    settings = _settings(llm=llm)
+    with _user_errors():
+        service = build_service(settings)
+        repl_module.run(service, out, settings.data_dir / "repl_history", sys.stdin, as_json)
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Show what is indexed: articles, chunks, embedding model, store location."""
+    from bot.answering.service import build_store, status_of
+    from bot.frontends.render import print_status
+
+    settings = _settings()
+    with _user_errors():
+        info = status_of(settings, build_store(settings))
+    if as_json:
+        out.print(json.dumps(info), highlight=False, markup=False)
+    else:
+        print_status(out, info)
+
+
+@app.command("eval")
+def evaluate(
+    dataset_dir: Annotated[
+        Path, typer.Argument(help="A RealTime QA folder (*_qa.jsonl, *_gold.jsonl, *_gcs.jsonl).")
+    ],
+    distractors: Annotated[
+        bool, typer.Option("--distractors", help="Also index the search-result pages.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure and per-question rows here.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N answerable questions.")
+    ] = None,
+    llm: LlmOption = None,
+) -> None:
+    """Measure retrieval and answer quality on real news questions, against dense and BM25 baselines."""
+    from bot.evaluation.run import render_table, run_eval
+
+    settings = _settings()
+    if not dataset_dir.is_dir():
+        err.print(
+            f"[red]error:[/red] {dataset_dir} is not a folder. Point it at a RealTime QA split."
+        )
+        raise typer.Exit(2)
+    with _user_errors():
+        result = run_eval(
+            dataset_dir, settings=settings, distractors=distractors, limit=limit, llm=llm
+        )
+    render_table(result, out)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+        out.print(f"wrote {json_out}")
+
+
+@app.command("discord")
+def discord_bot() -> None:
+    """Run the Discord bot (needs DISCORD_TOKEN and NEWSBOT_DISCORD_GUILD_IDS; see the README)."""
+    from bot.frontends.discord_bot import startup_problem
+
+    settings = _settings()
+    problem = startup_problem(settings)
+    if problem:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
+    from bot.answering.service import build_service
+    from bot.frontends.discord_bot.client import run
+
+    with _user_errors():
+        run(settings, lambda: build_service(settings))
+
+
+@app.command()
+def feedback(
+    include_up: Annotated[
+        bool, typer.Option("--all", help="Also list answers rated only 👍.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most N answers.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List answers people rated 👎 in Discord, newest first, with question, answer and sources."""
+    from bot.frontends.feedback import FeedbackStore, print_feedback
+
+    settings = _settings()
+    rows = FeedbackStore.in_data_dir(settings.data_dir).feedback(include_up, limit)
+    if as_json:
+        out.print(
+            json.dumps([r.as_dict() for r in rows], ensure_ascii=False),
+            highlight=False,
+            markup=False,
+        )
+    else:
+        print_feedback(out, rows)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
