@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from index.fetch import Fetcher, FetchError, Page
+from index.fetch import Download, Fetcher, FetchError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def parse_feed(content: bytes, url: str, content_type: str = "") -> Feed:
 def read_feed(fetcher: Fetcher, url: str, cache: FeedCache | None = None) -> Feed:
     """Download and parse a feed; with a cache, an unchanged feed comes back ``not_modified``."""
     etag, modified = cache.headers.get(url, (None, None)) if cache else (None, None)
-    page: Page = fetcher.get(url, etag=etag, last_modified=modified)
+    page: Download = fetcher.get(url, etag=etag, last_modified=modified)
     if page.not_modified:
         return Feed(url, "", [], not_modified=True)
     feed = parse_feed(page.content, page.final_url, page.content_type)

@@ -40,7 +40,7 @@ _BOMS = (
 
 
 @dataclass(frozen=True)
-class Page:
+class Download:
     """A downloaded page: the address asked for, the one it ended at, and its bytes."""
 
     url: str
@@ -119,7 +119,9 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
+    def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Download:
         """Download ``url``; raises :class:`FetchError` with the reason when it cannot."""
         url = check_url(url)
         headers = {}
@@ -141,10 +143,10 @@ class Fetcher:
             reason = str(error) or type(error).__name__
             raise FetchError(url, f"could not connect ({reason})", permanent=False) from None
 
-    def _read(self, url: str, response: httpx.Response, deadline: float) -> Page:
+    def _read(self, url: str, response: httpx.Response, deadline: float) -> Download:
         final = str(response.url)
         if response.status_code == 304:
-            return Page(url, final, b"", "", None, not_modified=True)
+            return Download(url, final, b"", "", None, not_modified=True)
         if response.status_code >= 400:
             phrase = response.reason_phrase or ""
             raise FetchError(
@@ -163,7 +165,7 @@ class Fetcher:
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("download too slow", request=response.request)
         content_type, charset = _content_type(response.headers.get("content-type", ""))
-        return Page(
+        return Download(
             url,
             final,
             bytes(body),

@@ -29,7 +29,7 @@ from index.dedupe import (
     url_key,
 )
 from index.fetch import Extracted
-from index.models import sha256
+from index.models import article_id
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,6 @@ class Match:
     record: Record
     kind: str  # "same address" | "same text" | "near-duplicate"
     similarity: float = 1.0
-
-
-def article_id(url: str) -> str:
-    """The id the index gives an article with this URL (see index.sources)."""
-    return sha256(f"url:{url}")[:16]
 
 
 class Library:

@@ -10,6 +10,13 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def article_id(url: str | None, source: str = "", index: int = 0) -> str:
+    """The id of an article: from its address when it has one (the same story from any file
+    gets the same id), else from the file it was read from and its place in that file."""
+    identity = f"url:{url}" if url else f"file:{source}#{index}"
+    return sha256(identity)[:16]
+
+
 @dataclass(frozen=True)
 class Article:
     """A cleaned article. ``text`` is the body that chunk offsets and citation quotes refer to."""

@@ -146,7 +146,7 @@ class HybridSearcher:
         self._lock = threading.Lock()
         self._dates: tuple[_Snapshot, np.ndarray] | None = None  # published date per BM25 chunk
         # the last few date windows searched, with their vectors once read (see _window)
-        self._windows_kept: OrderedDict[tuple[int, int, date | None, date | None], _Window] = (
+        self._windows_kept: OrderedDict[tuple[int, int, date | None, date | None], _DateSlice] = (
             OrderedDict()
         )
         self._windows_lock = threading.Lock()
@@ -302,7 +302,7 @@ class HybridSearcher:
         return SearchResult(hits, timings)
 
     def dense_hits(
-        self, snap: _Snapshot, vector: np.ndarray, n: int, window: _Window | None = None
+        self, snap: _Snapshot, vector: np.ndarray, n: int, window: _DateSlice | None = None
     ) -> list[Hit]:
         """The ``n`` nearest live chunks of the snapshot (within ``window`` when given)."""
         pool = len(snap.bm25_ids) if window is None else window.count
@@ -328,7 +328,7 @@ class HybridSearcher:
         return hits[:n]
 
     def _scan_window(
-        self, snap: _Snapshot, vector: np.ndarray, n: int, window: _Window
+        self, snap: _Snapshot, vector: np.ndarray, n: int, window: _DateSlice
     ) -> list[Hit]:
         """Exact nearest chunks within a date window, by scanning the window's vectors.
 
@@ -347,7 +347,7 @@ class HybridSearcher:
             hits.append(Hit.of(passage, dense=float(similarity[index])))
         return hits
 
-    def _window_vectors(self, snap: _Snapshot, window: _Window) -> _Vectors:
+    def _window_vectors(self, snap: _Snapshot, window: _DateSlice) -> _Vectors:
         """The stored vectors of a window's chunks, read on its first scan and kept with it."""
         if window.vectors is not None:
             return window.vectors
@@ -364,7 +364,7 @@ class HybridSearcher:
         window.vectors = _Vectors(ids, matrix, {chunk_id: row for row, chunk_id in enumerate(ids)})
         return window.vectors
 
-    def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window | None:
+    def _window(self, snap: _Snapshot, since: date | None, until: date | None) -> _DateSlice | None:
         """Which live chunks were published within [since, until]; the last few windows of a
         snapshot are kept, with their vectors once read (the questions of one day share "this
         week")."""
@@ -383,7 +383,9 @@ class HybridSearcher:
                     self._windows_kept.popitem(last=False)
         return window
 
-    def _compute_window(self, snap: _Snapshot, since: date | None, until: date | None) -> _Window:
+    def _compute_window(
+        self, snap: _Snapshot, since: date | None, until: date | None
+    ) -> _DateSlice:
         if self._dates is None or self._dates[0] is not snap:
             published = [snap.passages[c].published or "" for c in snap.bm25_ids]
             self._dates = (snap, np.array(published, dtype=str))
@@ -393,16 +395,16 @@ class HybridSearcher:
             inside &= dates >= since.isoformat()
         if until is not None:
             inside &= dates <= until.isoformat()
-        return _Window(np.flatnonzero(inside), tuple(sorted(set(dates[inside].tolist()))))
+        return _DateSlice(np.flatnonzero(inside), tuple(sorted(set(dates[inside].tolist()))))
 
     def _bm25_hits(
-        self, snap: _Snapshot, query: str, n: int, window: _Window | None = None
+        self, snap: _Snapshot, query: str, n: int, window: _DateSlice | None = None
     ) -> list[Hit]:
         """The ``n`` best BM25 chunks (within ``window`` when given)."""
         return self._bm25_rankings(snap, query, n, [window])[0]
 
     def _bm25_rankings(
-        self, snap: _Snapshot, query: str, n: int, windows: Sequence[_Window | None]
+        self, snap: _Snapshot, query: str, n: int, windows: Sequence[_DateSlice | None]
     ) -> list[list[Hit]]:
         """One BM25 ranking per date window (None: every chunk), from one scoring of every
         chunk."""
@@ -515,7 +517,9 @@ def _revision(snap: _Snapshot) -> tuple[int, int]:
 
 
 @dataclass
-class _Window:
+class _DateSlice:
+    """The live chunks of a snapshot published within a date window (bot's ``DateWindow``)."""
+
     indices: np.ndarray  # positions in _Snapshot.bm25_ids of the chunks inside the window
     days: tuple[str, ...]  # the publication days inside
     vectors: _Vectors | None = None  # read on the window's first scan

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from index.clean import clean_text
-from index.models import Article, sha256
+from index.models import Article, article_id
 
 log = logging.getLogger(__name__)
 
@@ -384,9 +384,8 @@ def _to_article(
     if not title:
         title = body.split("\n", 1)[0][:120]
     authors = _names(record.get("authors") or record.get("author"))
-    identity = f"url:{url}" if url else f"file:{key}#{index}"
     return Article(
-        id=sha256(identity)[:16],
+        id=article_id(url, key, index),
         title=title,
         text=body,
         source=key,

@@ -18,75 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from index.dedupe import normalize_url
+
 logger = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------
-# URL normalization
-# ---------------------------------------------------------------------------
-
-_TRACKING_KEYS = frozenset(
-    {"cid", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "amp", "ito", "xid", "s_cid"}
-)
-_INDEX_SUFFIXES = ("/index.html", "/index.htm")
-_DEFAULT_PORTS = {":80", ":443"}
-
-
-def normalize_url(url: str) -> str:
-    """Return a canonical form of ``url`` for deduplicating news pages.
-
-    Lower-cases scheme and host, maps ``http`` to ``https``, drops ``www.``, default
-    ports, fragments, trailing ``/index.html`` / ``/index.htm`` and trailing slashes.
-    Article pages (a path of two or more segments) lose their whole query string;
-    other pages (e.g. a newsletter ``/click?...`` redirect, where the query *is* the
-    address) keep it minus tracking parameters such as ``utm_*``.
-    """
-    raw = url.strip()
-    if "://" not in raw:
-        raw = "https://" + raw.lstrip("/")
-    parts = urlsplit(raw)
-    scheme = parts.scheme.lower()
-    scheme = "https" if scheme in ("http", "https") else scheme
-    path = _clean_path(parts.path)
-    query = "" if _is_article_path(path) else _strip_tracking(parts.query)
-    result = f"{scheme}://{_clean_host(parts.netloc)}{path}"
-    return f"{result}?{query}" if query else result
-
-
-def _clean_host(netloc: str) -> str:
-    """Lower-case a host, dropping credentials, default ports and ``www.``."""
-    host = netloc.rsplit("@", 1)[-1].lower()
-    for port in _DEFAULT_PORTS:
-        if host.endswith(port):
-            host = host[: -len(port)]
-    return host[4:] if host.startswith("www.") else host
-
-
-def _clean_path(path: str) -> str:
-    """Strip trailing slashes and index documents until the path is stable."""
-    while True:
-        stripped = path.rstrip("/")
-        for suffix in _INDEX_SUFFIXES:
-            if stripped.lower().endswith(suffix):
-                stripped = stripped[: -len(suffix)]
-        if stripped == path:
-            return path
-        path = stripped
-
-
-def _is_article_path(path: str) -> bool:
-    """True for paths that look like a news article (two or more segments)."""
-    return len([seg for seg in path.split("/") if seg]) >= 2
-
-
-def _strip_tracking(query: str) -> str:
-    """Drop tracking parameters from a raw query string, keeping the rest verbatim."""
-    kept = []
-    for item in query.split("&"):
-        key = item.split("=", 1)[0].lower()
-        if item and not key.startswith("utm_") and key not in _TRACKING_KEYS:
-            kept.append(item)
-    return "&".join(kept)
-
 
 # ---------------------------------------------------------------------------
 # Ad-feedback boilerplate
@@ -246,8 +180,11 @@ class EvalCorpus:
 _DATE_RE = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})")
 
 
-def parse_date(value: object) -> datetime.date | None:
-    """Parse ``"2022/06/16"`` (or ISO ``"2022-06-16"``) into a date; else None."""
+def release_date(value: object) -> datetime.date | None:
+    """A date as RealTime QA writes it, ``"2022/06/16"`` (or ISO ``"2022-06-16"``); else None.
+
+    Stricter than :func:`index.sources.parse_date` (articles in any form, as a string): the
+    upstream files use this one form."""
     match = _DATE_RE.match(str(value or "").strip())
     if not match:
         return None
@@ -259,7 +196,7 @@ def parse_date(value: object) -> datetime.date | None:
 
 def _iso(value: object) -> str | None:
     """ISO ``YYYY-MM-DD`` form of an upstream date, or None."""
-    date = parse_date(value)
+    date = release_date(value)
     return date.isoformat() if date else None
 
 
@@ -322,7 +259,7 @@ def _parse_question(record: dict, gold: list[dict], where: str) -> Question | No
     try:
         choices = [str(c) for c in record["choices"]]
         answer_index = int(record["answer"][0])
-        date = parse_date(record["question_date"])
+        date = release_date(record["question_date"])
         if date is None or not 0 <= answer_index < len(choices):
             raise ValueError("bad date or answer index")
     except (KeyError, IndexError, TypeError, ValueError) as exc:

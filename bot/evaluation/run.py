@@ -34,18 +34,12 @@ from bot.answering.service import (
     clean_question,
 )
 from bot.errors import InvalidQuestion
-from bot.evaluation.dataset import (
-    EvalCorpus,
-    Page,
-    Question,
-    load_dataset,
-    normalize_url,
-    write_records,
-)
+from bot.evaluation.dataset import EvalCorpus, Page, Question, load_dataset, write_records
 from bot.evaluation.generation import generation_metrics, generation_row
 from bot.evaluation.scoring import answer_hit, best_choice, retrieval_metrics
 from bot.settings import Settings
 from index.build import build_index, chunker_key
+from index.dedupe import normalize_url
 from index.embedding import embedding_key
 from index.search import Hit
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.answering.answer import Answer, Citation
+from bot.text import shorten
 from index.build import BuildReport
 
 if TYPE_CHECKING:
@@ -35,11 +36,6 @@ def source_line(c: Citation) -> str:
     if c.other_urls:
         parts.append("also at " + ", ".join(c.other_urls))
     return " · ".join(parts)
-
-
-def shorten(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:

@@ -25,6 +25,7 @@ from bot.answering.followup import HISTORY_TURNS, Turn, is_follow_up, standalone
 from bot.llm.chain import ChainChunk, build_answer_chain
 from bot.llm.prompting import load_prompt
 from bot.llm.verify import Verifier
+from bot.text import shorten
 from index.search import Hit
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ class LLMAnswerer:
         rule = standalone_query(question, history)
         if not history or not is_follow_up(question) or not self.breaker.allow():
             return rule
-        conversation = "\n".join(f"Q: {q}\nA: {_short(a)}" for q, a in history[-HISTORY_TURNS:])
+        conversation = "\n".join(f"Q: {q}\nA: {shorten(a)}" for q, a in history[-HISTORY_TURNS:])
         system, user = load_prompt("rewrite").render(conversation=conversation, question=question)
         try:
             reply = self._invoke_text(system, user)
@@ -281,11 +282,6 @@ def _describe(error: BaseException) -> str:
     text = " ".join(str(error).split())
     name = type(error).__name__
     return f"{name}: {text[:160]}" if text else name
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _change_note(dropped: int, recited: int, mode: str) -> str | None:

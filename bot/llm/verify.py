@@ -127,7 +127,7 @@ class _Match:
     passed: bool
     support: float
     method: str
-    window: _Window
+    window: _Excerpt
     missing: list[str]
     coverage: float  # share of the claim's content words found in the window
 
@@ -149,7 +149,9 @@ class _Match:
 
 
 @dataclass(frozen=True)
-class _Window:
+class _Excerpt:
+    """One or two consecutive sentences of a passage, checked as support for a claim."""
+
     passage: int
     start: int  # offsets in the passage text
     end: int
@@ -199,7 +201,7 @@ class Verifier:
         self,
         claim: str,
         markers: list[int],
-        windows: dict[int, list[_Window]],
+        windows: dict[int, list[_Excerpt]],
         vectors: dict[str, np.ndarray],
     ) -> SentenceCheck:
         valid = [n for n in dict.fromkeys(markers) if n in windows]
@@ -222,7 +224,7 @@ class Verifier:
         return best.result(claim, valid, invalid, verdict)
 
     def _best(
-        self, claim: str, windows: list[_Window], vectors: dict[str, np.ndarray]
+        self, claim: str, windows: list[_Excerpt], vectors: dict[str, np.ndarray]
     ) -> _Match | None:
         """The window that supports ``claim`` best (passing first, then by support)."""
         best: _Match | None = None
@@ -240,7 +242,7 @@ class Verifier:
         norm_claim: str,
         clauses: list[set[str]],
         claim: str,
-        window: _Window,
+        window: _Excerpt,
         vectors: dict[str, np.ndarray],
     ) -> _Match:
         missing = missing_facts(claim, window.text)
@@ -268,7 +270,7 @@ class Verifier:
         return _Match(passed, support, "score", window, missing, overall)
 
     def _vectors(
-        self, pieces: list[tuple[str, list[int]]], windows: dict[int, list[_Window]]
+        self, pieces: list[tuple[str, list[int]]], windows: dict[int, list[_Excerpt]]
     ) -> dict[str, np.ndarray]:
         if self.embed is None:
             return {}
@@ -440,7 +442,7 @@ def _with_mark(text: str, mark: str) -> str:
     return f"{body} {mark}{end}"
 
 
-def _windows(n: int, hit: Hit, excluded: list[tuple[int, int]]) -> list[_Window]:
+def _windows(n: int, hit: Hit, excluded: list[tuple[int, int]]) -> list[_Excerpt]:
     """One- and two-sentence windows of a passage, with article offsets, skipping the
     ``excluded`` spans (offsets in the passage text)."""
     text = hit.text
@@ -455,4 +457,4 @@ def _windows(n: int, hit: Hit, excluded: list[tuple[int, int]]) -> list[_Window]
         for first, second in pairwise(spans)
         if first is not None and second is not None
     ]
-    return [_Window(n, hit.start + a, hit.start + b, text[a:b]) for a, b in [*singles, *pairs]]
+    return [_Excerpt(n, hit.start + a, hit.start + b, text[a:b]) for a, b in [*singles, *pairs]]

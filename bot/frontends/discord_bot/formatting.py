@@ -24,6 +24,7 @@ from bot.frontends.discord_bot.splitter import (
     split_text,
     units,
 )
+from bot.text import shorten
 from index.build import BuildReport
 
 PLACEHOLDER = "🔎 Looking through the articles…"
@@ -51,17 +52,6 @@ def escape(text: str) -> str:
     text = discord.utils.escape_markdown(text)
     text = _MENTION.sub("@\u200b\\1", text)  # a zero-width space keeps it from pinging
     return re.sub(r"<#(\d)", "<#\u200b\\1", text)  # channel links
-
-
-def shorten(text: str, limit: int) -> str:
-    """Collapse whitespace and cut at a word boundary with an ellipsis to at most ``limit``."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    if " " in cut[limit // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def clip(raw: str, limit: int) -> str:
