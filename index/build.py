@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,18 +28,16 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 BATCH_CHUNKS = 256
-PAUSE_ENV = "NEWSBOT_TEST_PAUSE_AT"
+# Observers of the build's commit points: ``batch`` (a batch of articles committed), ``removed``
+# (removals done, before the sweep), ``publish`` (everything written, before the new revision is
+# published). None in production; the fault tests pause a real `newsbot index` at one of them
+# (tests/pausing.py) and kill it there.
+CHECKPOINTS: list[Callable[[str], None]] = []
 
 
 def _checkpoint(point: str) -> None:
-    """Test-only fault hook: with NEWSBOT_TEST_PAUSE_AT=<point>, announce the point on stderr and
-    hang there so a test can SIGKILL the build at a known place (tests/test_faults.py).
-
-    Points: ``batch`` (a batch of articles committed), ``removed`` (removals done, before the
-    sweep), ``publish`` (everything written, before the new revision is published)."""
-    if os.environ.get(PAUSE_ENV) == point:
-        print(f"newsbot-paused-at {point}", file=sys.stderr, flush=True)
-        time.sleep(3600)
+    for observer in CHECKPOINTS:
+        observer(point)
 
 
 @dataclass

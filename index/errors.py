@@ -15,8 +15,14 @@ class NewsbotError(Exception):
     exit_code = 1
 
 
-class InvalidQuestion(NewsbotError):
+class InvalidInput(NewsbotError):
+    """A command was given something it cannot use (a missing argument, a file for a folder)."""
+
     exit_code = 2
+
+
+class InvalidQuestion(InvalidInput):
+    """A question that cannot be asked as it is (empty, too long, no words)."""
 
 
 class IndexEmpty(NewsbotError):

@@ -488,14 +488,3 @@ def _parse_number_date(value: float) -> date | None:
         return datetime.fromtimestamp(seconds, UTC).date()
     except (ValueError, OverflowError, OSError):
         return None
-
-
-def read_folders(folders: Iterable[Path], max_bytes: int = 20_000_000) -> ReadResult:
-    """Read every article under ``folders`` (convenience for tests and tools)."""
-    files, problems = discover(folders)
-    result = ReadResult(problems=problems)
-    for source in files:
-        one = read_file(source, max_bytes)
-        result.articles.extend(one.articles)
-        result.problems.extend(one.problems)
-    return result

@@ -126,3 +126,15 @@ def test_a_passage_covers_a_question_with_its_headline() -> None:
 
     assert ask("Many Americans move to Mexico City to escape expensive US cities")
     assert not ask("")  # the same paragraph under no headline does not cover the question
+
+
+def test_min_coverage_setting_reaches_the_answerer(seed_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    """NEWSBOT_MIN_COVERAGE decides when the passages cover a question: no passage holds more
+    than all of a question's words, so a threshold above 1 leaves every question uncovered."""
+    from bot.answering.service import build_service
+
+    question = "Why did Sheinbaum reject Trump's offer to send troops?"
+    assert build_service(seed_settings, embedder=embedder).ask(question).found
+    strict = seed_settings.model_copy(update={"min_coverage": 1.01})
+    answer = build_service(strict, embedder=embedder).ask(question)
+    assert not answer.found and "do not cover" in answer.answer

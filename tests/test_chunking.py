@@ -7,8 +7,8 @@ from index.chunking import chunk_article
 from index.clean import clean_text
 from index.models import Article
 from index.sentences import sentence_spans
-from index.sources import read_folders
 from tests.conftest import SEEDS
+from tests.reading import read_folders
 
 SECTIONS = [
     "At a Glance",

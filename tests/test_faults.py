@@ -1,7 +1,7 @@
 """Faults: a real `newsbot index` killed with SIGKILL mid-rebuild, and askers during a rebuild.
 
-The build pauses at a named point through the test-only hook NEWSBOT_TEST_PAUSE_AT (see
-``index.build._checkpoint``); the test waits for it to say so on stderr, then SIGKILLs it.
+The build pauses at a named point when run by tests/pausing.py with NEWSBOT_TEST_PAUSE_AT (see
+``index.build.CHECKPOINTS``); the test waits for it to say so on stderr, then SIGKILLs it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import pytest
 
 from bot.answering.service import AnswerService, build_embedder, build_service, status_of
 from bot.settings import Settings
-from index.build import PAUSE_ENV, build_index
+from index.build import build_index
 from index.embedding import Embedder
 from index.store import Store
 from tests.conftest import settings_for
+from tests.pausing import PAUSE_ENV, SCRIPT
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def _env(settings: Settings, pause: str | None) -> dict[str, str]:
 
 
 def _newsbot(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bot.frontends.cli", *args]
+    return [sys.executable, str(SCRIPT), *args]
 
 
 def _kill_at(settings: Settings, point: str, *extra: str) -> None:

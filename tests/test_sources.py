@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.sources import parse_date, read_folders
+from index.sources import parse_date
+from tests.reading import read_folders
 
 HTML = """<html><head><title>Storm hits coast | Example News</title>
 <meta name="author" content="Ann Lee"><meta property="article:published_time" content="2024-05-01T10:00:00Z">

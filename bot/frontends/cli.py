@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from bot.errors import NewsbotError
+from bot.errors import ConfigError, InvalidInput, NewsbotError, user_message
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -66,8 +66,9 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except NewsbotError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
-        raise typer.Exit(error.exit_code) from None
+        text, code = user_message(error)
+        err.print(text, highlight=False)
+        raise typer.Exit(code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
@@ -185,13 +186,12 @@ def add(
     from index.arrivals import add as add_articles
 
     settings = _settings()
-    if not urls and not feed:
-        err.print(
-            "[red]error:[/red] nothing to add. Give web addresses (newsbot add https://…) "
-            "or a feed (newsbot add --feed https://…/rss)."
-        )
-        raise typer.Exit(2)
     with _user_errors():
+        if not urls and not feed:
+            raise InvalidInput(
+                "nothing to add. Give web addresses (newsbot add https://…) "
+                "or a feed (newsbot add --feed https://…/rss)."
+            )
         report = add_articles(settings, urls or [], feed or [])
     if as_json:
         out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
@@ -282,12 +282,9 @@ def evaluate(
     from bot.evaluation.run import render_table, run_eval
 
     settings = _settings()
-    if not dataset_dir.is_dir():
-        err.print(
-            f"[red]error:[/red] {dataset_dir} is not a folder. Point it at a RealTime QA split."
-        )
-        raise typer.Exit(2)
     with _user_errors():
+        if not dataset_dir.is_dir():
+            raise InvalidInput(f"{dataset_dir} is not a folder. Point it at a RealTime QA split.")
         result = run_eval(
             dataset_dir, settings=settings, distractors=distractors, limit=limit, llm=llm
         )
@@ -303,14 +300,13 @@ def discord_bot() -> None:
     from bot.frontends.discord_bot import startup_problem
 
     settings = _settings()
-    problem = startup_problem(settings)
-    if problem:
-        err.print(f"[red]error:[/red] {problem}", highlight=False)
-        raise typer.Exit(2)
-    from bot.answering.service import build_service
-    from bot.frontends.discord_bot.client import run
-
     with _user_errors():
+        problem = startup_problem(settings)
+        if problem:
+            raise ConfigError(problem)
+        from bot.answering.service import build_service
+        from bot.frontends.discord_bot.client import run
+
         run(settings, lambda: build_service(settings))
 
 
@@ -326,7 +322,8 @@ def feedback(
     from bot.frontends.feedback import FeedbackStore, print_feedback
 
     settings = _settings()
-    rows = FeedbackStore.in_data_dir(settings.data_dir).feedback(include_up, limit)
+    with _user_errors():
+        rows = FeedbackStore.in_data_dir(settings.data_dir).feedback(include_up, limit)
     if as_json:
         out.print(
             json.dumps([r.as_dict() for r in rows], ensure_ascii=False),

@@ -1,9 +1,8 @@
 """The generated-answer chain, as one LangChain runnable (LCEL):
 
-    retrieve → number the passages → prompt → model → parse → verify
+    number the passages → prompt → model → parse → verify
 
-Input: ``{"question": str}`` plus either ``"hits"`` (passages already retrieved, as the answer
-service does with its date windows) or a ``retriever`` given when building the chain.
+Input: ``{"question": str, "hits": [...]}``, the passages the answer service retrieved.
 Streaming (``chain.stream``) yields :class:`ChainChunk` objects: text deltas as the model writes,
 then one chunk carrying the :class:`~bot.llm.verify.Verification`. ``chain.invoke`` returns their sum.
 
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,6 @@ from index.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
-Retriever = Callable[[str], list[Hit]]
 WITHHELD = "[a sentence that read like instructions to an AI was withheld]"
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b[^.]{0,60}\b(instructions?|prompts?|rules?|"
@@ -134,7 +132,7 @@ def clean_answer(text: str) -> str:
     return text.strip().strip('"').strip()
 
 
-def build_answer_chain(model: Any, verifier: Verifier, retriever: Retriever | None = None) -> Any:
+def build_answer_chain(model: Any, verifier: Verifier) -> Any:
     """The LCEL runnable described in the module docstring."""
     from langchain_core.runnables import (
         RunnableGenerator,
@@ -142,13 +140,6 @@ def build_answer_chain(model: Any, verifier: Verifier, retriever: Retriever | No
         RunnableParallel,
         RunnablePassthrough,
     )
-
-    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
-        if inputs.get("hits") is not None:
-            return inputs
-        if retriever is None:
-            raise ValueError("the chain needs 'hits' or a retriever")
-        return {**inputs, "hits": retriever(inputs["question"])}
 
     def number(inputs: dict[str, Any]) -> Context:
         return number_passages(inputs["question"], list(inputs["hits"]))
@@ -169,8 +160,7 @@ def build_answer_chain(model: Any, verifier: Verifier, retriever: Retriever | No
 
     generate = RunnableLambda(to_messages) | model | RunnableGenerator(parse_stream)
     return (
-        RunnableLambda(retrieve)
-        | RunnableLambda(number)
+        RunnableLambda(number)
         | RunnableParallel(context=RunnablePassthrough(), text=generate)
         | RunnableGenerator(verify)
     ).with_config(run_name="newsbot-answer")

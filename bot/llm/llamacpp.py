@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -42,10 +41,6 @@ class ChatLlamaCpp(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "llamacpp"
-
-    @property
-    def name_for_humans(self) -> str:
-        return Path(self.model_path).name
 
     def load(self) -> Any:
         """The ``Llama`` object, loaded once. Call while holding ``_lock``."""
