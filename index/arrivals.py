@@ -21,8 +21,9 @@ from index.build import BuildReport, build_index
 from index.config import WebSettings
 from index.dedupe import text_fingerprint, url_key
 from index.embedding import Embedder
+from index.errors import FetchError
 from index.feeds import FeedCache, FeedEntry, read_feed
-from index.fetch import Fetcher, FetchError, check_url
+from index.fetch import Fetcher, check_url
 from index.library import Library, Record
 from index.store import Store
 

@@ -85,7 +85,8 @@ def minhash(text: str) -> np.ndarray:
         count=len(found),
     )
     permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % np.uint64(_PRIME)
-    return permuted.min(axis=1)
+    signature: np.ndarray = permuted.min(axis=1)
+    return signature
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

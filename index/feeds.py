@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from index.fetch import Download, Fetcher, FetchError
+from index.errors import FetchError
+from index.fetch import Download, Fetcher
 
 log = logging.getLogger(__name__)
 

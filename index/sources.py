@@ -470,7 +470,8 @@ def _parse_text_date(text: str) -> date | None:
         return None
     if first.year != second.year or first.month != second.month:
         return None  # no year, or no month: not a date an article can be placed at
-    return first.date()
+    day: date = first.date()
+    return day
 
 
 def _parse_number_date(value: float) -> date | None:

@@ -147,7 +147,8 @@ def parse_day(value: str | date | None, option: str) -> date | None:
     from dateutil import parser
 
     try:
-        return parser.parse(value, dayfirst=False, yearfirst=True).date()
+        day: date = parser.parse(value, dayfirst=False, yearfirst=True).date()
+        return day
     except (ValueError, OverflowError):
         raise InvalidQuestion(
             f"{option} {value!r} is not a date. Write it as YYYY-MM-DD, for example "

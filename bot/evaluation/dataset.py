@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from index.dedupe import normalize_url
@@ -200,7 +201,7 @@ def _iso(value: object) -> str | None:
     return date.isoformat() if date else None
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, record)``; warn about and skip bad or non-object lines."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -239,9 +240,9 @@ def _weeks(folder: Path) -> list[_Week]:
     return weeks
 
 
-def _results_by_question(path: Path | None) -> dict[str, list[dict]]:
+def _results_by_question(path: Path | None) -> dict[str, list[dict[str, Any]]]:
     """Map question_id to its ``search_result`` list from a gold or gcs file."""
-    results: dict[str, list[dict]] = {}
+    results: dict[str, list[dict[str, Any]]] = {}
     if path is None:
         return results
     for number, record in read_jsonl(path):
@@ -254,7 +255,9 @@ def _results_by_question(path: Path | None) -> dict[str, list[dict]]:
     return results
 
 
-def _parse_question(record: dict, gold: list[dict], where: str) -> Question | None:
+def _parse_question(
+    record: dict[str, Any], gold: list[dict[str, Any]], where: str
+) -> Question | None:
     """Build a Question from a qa record; warn and return None when malformed."""
     try:
         choices = [str(c) for c in record["choices"]]
@@ -294,7 +297,7 @@ def _text_rank(text: str) -> int:
     return 1 if is_ad_boilerplate(text) else 2
 
 
-def _page_from_item(item: dict, qid: str, is_gold: bool) -> Page:
+def _page_from_item(item: dict[str, Any], qid: str, is_gold: bool) -> Page:
     """A Page from one upstream search_result item (title left empty if absent)."""
     authors = item.get("authors") or []
     return Page(
@@ -322,7 +325,9 @@ def _merge(pages: dict[str, Page], page: Page) -> None:
     old.title = old.title or page.title
 
 
-def _collect(results: dict[str, list[dict]], qids: list[str], is_gold: bool) -> dict[str, Page]:
+def _collect(
+    results: dict[str, list[dict[str, Any]]], qids: list[str], is_gold: bool
+) -> dict[str, Page]:
     """Deduplicated pages for the given questions' result lists."""
     pages: dict[str, Page] = {}
     for qid in qids:
@@ -399,8 +404,8 @@ def load_dataset(
     answerable questions (by file name, then line) are kept, with only their pages.
     """
     questions: list[Question] = []
-    gold_results: dict[str, list[dict]] = {}
-    gcs_results: dict[str, list[dict]] = {}
+    gold_results: dict[str, list[dict[str, Any]]] = {}
+    gcs_results: dict[str, list[dict[str, Any]]] = {}
     for week in _weeks(Path(folder)):
         gold, gcs = _results_by_question(week.gold), _results_by_question(week.gcs)
         gold_results.update(gold)
@@ -415,8 +420,8 @@ def load_dataset(
 
 def _assemble(
     questions: list[Question],
-    gold_results: dict[str, list[dict]],
-    gcs_results: dict[str, list[dict]],
+    gold_results: dict[str, list[dict[str, Any]]],
+    gcs_results: dict[str, list[dict[str, Any]]],
     distractors: bool,
     limit: int | None,
 ) -> EvalCorpus:

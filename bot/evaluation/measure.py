@@ -25,13 +25,12 @@ from bot.llm.verify import (
     _CAPITALISED,
     _MONTHS,
     _NUMBER,
-    STOPWORDS,
     Verifier,
     normalise,
 )
 from bot.settings import Settings
 from index.passage import Passage
-from index.search import Hit
+from index.search import STOPWORDS, Hit
 
 # -- corrupted answers ----------------------------------------------------------------------------
 
