@@ -1,4 +1,4 @@
-"""Sentence-level citation verification (bot/verify.py), with the real embedding model."""
+"""Sentence-level citation verification (bot/llm/verify.py), with the real embedding model."""
 
 from __future__ import annotations
 
