@@ -17,10 +17,11 @@ from bot.answer import Answer, Answerer, ExtractiveAnswerer
 from bot.conflicts import annotate_dates
 from bot.errors import InvalidQuestion, NewsbotError
 from bot.followup import Turn, standalone_query
+from bot.language import language_hint
 from bot.recency import DateWindow, resolve_window
 from index.embedding import Embedder, embedding_key, make_embedder
 from index.search import Hit, HybridSearcher
-from index.store import Store
+from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class AnswerService:
         self.settings = settings
         self.searcher = searcher
         self.answerer = answerer
+        self._status: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     def ask(
         self,
@@ -90,6 +92,10 @@ class AnswerService:
         clock = time.perf_counter()
         answer = self._answer(text, result.hits, on_text)
         annotate_dates(answer, window, result.hits)
+        if not answer.found:
+            hint = language_hint(text, [c.quote for c in answer.passages])
+            if hint:
+                answer.answer = f"{answer.answer} {hint}"
         answer.timings = {**result.timings, "answer": time.perf_counter() - clock}
         answer.timings["total"] = time.perf_counter() - started
         if query != text:
@@ -128,7 +134,13 @@ class AnswerService:
         return self.answerer.answer(text, hits)
 
     def status(self) -> dict[str, Any]:
-        return status_of(self.settings, self.searcher.store)
+        """What is indexed. Worked out once per revision of the index: asking again (``/stats``)
+        costs one small read of the index's revision, not a read of every article."""
+        meta = self.searcher.store.meta()
+        key = (meta.generation, meta.revision) if meta is not None else (-1, -1)
+        if self._status is None or self._status[0] != key:
+            self._status = (key, status_of(self.settings, self.searcher.store, meta))
+        return dict(self._status[1])
 
     def warm_up(self) -> bool:
         """Load the embedding model and the searcher's snapshot (BM25 over every live chunk) now,
@@ -145,9 +157,9 @@ class AnswerService:
         return True
 
 
-def status_of(settings: Any, store: Store) -> dict[str, Any]:
+def status_of(settings: Any, store: Store, meta: IndexMeta | None = None) -> dict[str, Any]:
     """What is indexed, without loading any model. Never includes secrets."""
-    meta = store.meta()
+    meta = meta or store.meta()
     info: dict[str, Any] = {
         "store": settings.store_location,
         "embedding_model": embedding_key(settings.embedding_model, settings.embedding_backend),

@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     # Arrival from the web (`newsbot add`, `newsbot watch`)
     feeds: Annotated[list[str], NoDecode] = []
     fetch_timeout: float = 20.0
-    fetch_max_bytes: int = 5_000_000
+    fetch_max_bytes: int = 5_000_000  # of the decompressed page
+    # host names, IP addresses or networks that may be fetched although private or loopback
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = []
+    feed_max_items: int = Field(50, ge=1)  # articles fetched per feed per check; newest first
     user_agent: str = "newsbot/0.1 (news question-answering bot)"
     watch_interval: float = 900.0
     near_duplicate_threshold: float = 0.6
@@ -124,7 +127,7 @@ class Settings(BaseSettings):
             return [int(part) for part in parts]
         return value
 
-    @field_validator("article_dirs", "feeds", mode="before")
+    @field_validator("article_dirs", "feeds", "fetch_allow_hosts", mode="before")
     @classmethod
     def _split_dirs(cls, value: Any) -> Any:
         if isinstance(value, str):

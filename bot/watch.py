@@ -2,8 +2,9 @@
 
 Each cycle reads every configured feed (NEWSBOT_FEEDS), fetches the articles it has not seen,
 then brings the index in line with the article folders: new and changed files are indexed and
-removed ones pruned. One line sums up each cycle. Ctrl-C or SIGTERM stops the loop cleanly: SIGTERM
-lets the current article finish, Ctrl-C stops at once (the index is never left half-written).
+removed ones pruned. One line sums up each cycle. Ctrl-C or SIGTERM stops the loop cleanly within a
+second: a download under way is abandoned, what was fetched stays stored for the next run, and an
+index update under way finishes first (the index is never left half-written).
 A running REPL or bot sees the new articles without a restart (see :mod:`index.search`).
 """
 
@@ -52,6 +53,8 @@ class Cycle:
             f"{counts[DUPLICATE]} duplicates, {counts[KNOWN] + counts[UNCHANGED]} already indexed, "
             f"{counts[FAILED]} failed",
         ]
+        if self.intake.left:
+            parts.append(f"{self.intake.left} feed entries left for the next check")
         if self.build is not None:
             b = self.build
             parts.append(
@@ -73,10 +76,10 @@ class Watcher:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.fetcher = fetcher or Fetcher.from_settings(settings)
+        self.stop = threading.Event()
+        self.fetcher = fetcher or Fetcher.from_settings(settings, stop=self.stop)
         self.cache = FeedCache()
         self.failed_for_good: set[str] = set()
-        self.stop = threading.Event()
         self.cycles = 0
 
     def cycle(self) -> Cycle:
@@ -93,6 +96,9 @@ class Watcher:
             if failure.permanent and failure.feed is not None:
                 self.failed_for_good.add(url_key(failure.url))
         build, error = None, None
+        if self.stop.is_set():  # the articles fetched so far are stored; the next run indexes them
+            error = "stopped"
+            return Cycle(self.cycles, intake.report, None, time.perf_counter() - started, error)
         try:
             build = build_index(self.settings, store=self.store, embedder=self.embedder)
             for problem in build.problems:
@@ -130,7 +136,7 @@ def watch(
     SIGINT as ignored, and Python then raises no KeyboardInterrupt for it."""
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("%s: stopping after the current article", signal.Signals(signum).name)
+        log.info("%s: stopping", signal.Signals(signum).name)
         watcher.stop.set()
 
     stops = (signal.SIGTERM, signal.SIGINT)

@@ -10,6 +10,7 @@ import codecs
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,13 +69,23 @@ def discover(folders: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
                 p.startswith(".") for p in relative.parts
             ):
                 continue  # hidden files and folders inside an article folder are not articles
-            key = f"{folder.resolve().name}/{relative.as_posix()}"
+            key = printable(f"{folder.resolve().name}/{relative.as_posix()}")
             try:
                 digest = _file_hash(path)
             except OSError:
                 digest = ""  # read_file says why; the articles it held stay indexed
             files.append(SourceFile(path, key, digest))
     return files, problems
+
+
+def printable(name: str) -> str:
+    """A file name as it can be shown, stored and put in JSON: bytes that are not UTF-8 become
+    ``\\xNN`` and characters that are not printable (a newline, a direction override) become
+    escapes, so a name can neither break ``--json`` output nor forge a line of a report."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def _file_hash(path: Path) -> str:
@@ -275,14 +286,7 @@ def _html_record(html: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if doc is not None:
         data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = data.get("text") or ""
-    title = data.get("title") or ""
-    deep = _DeepHtml.read(html)
-    if deep.depth > _LXML_MAX_DEPTH:  # lxml drops what is nested deeper: read it plainly
-        plain = deep.record()
-        if len(plain["text"]) > len(text):
-            log.info("HTML nested %d deep: read with the plain parser", deep.depth)
-            title, text = title or plain["title"], plain["text"]
+    title, text = deep_html_text(html, data.get("title") or "", data.get("text") or "")
     if not text:
         return {}
     if title and text.startswith(title):
@@ -295,6 +299,18 @@ def _html_record(html: str) -> dict[str, Any]:
         "publish_date": data.get("date"),
         "authors": authors,
     }
+
+
+def deep_html_text(html: str, title: str, text: str) -> tuple[str, str]:
+    """The title and text of a page that lxml read as ``title`` and ``text``: when the page is
+    nested deeper than lxml reads, the plain reader's, if it found more."""
+    deep = _DeepHtml.read(html)
+    if deep.depth > _LXML_MAX_DEPTH:  # lxml drops what is nested deeper: read it plainly
+        plain = deep.record()
+        if len(plain["text"]) > len(text):
+            log.info("HTML nested %d deep: read with the plain parser", deep.depth)
+            return title or plain["title"], plain["text"]
+    return title, text
 
 
 _LXML_MAX_DEPTH = 255  # libxml2's default nesting limit: deeper elements are dropped

@@ -126,6 +126,11 @@ class NewsCommands(commands.Cog):
 
     @app_commands.command(name="stats", description="Show what is indexed: articles, dates, model.")
     async def stats(self, interaction: discord.Interaction) -> None:
+        wait = self.bot.stats_cooldown.retry_after(interaction.user.id)
+        if wait > 0:
+            await respond(interaction, cooldown_message(wait))
+            return
+        self.bot.stats_cooldown.start(interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.service
         status = await asyncio.to_thread(service.status)

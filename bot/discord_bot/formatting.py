@@ -25,6 +25,7 @@ from bot.discord_bot.splitter import (
     units,
 )
 from index.build import BuildReport
+from index.clean import remove_invisible
 
 PLACEHOLDER = "🔎 Looking through the articles…"
 QUOTE_CHARS = 300  # a source's quoted passage under an answer
@@ -47,8 +48,9 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """Neutralise Discord markdown and mentions (@everyone, @here, roles, users) in ``text``."""
-    text = discord.utils.escape_markdown(text)
+    """Neutralise Discord markdown and mentions (@everyone, @here, roles, users) in ``text``, and
+    drop invisible and direction-changing characters, which could reverse what readers see."""
+    text = discord.utils.escape_markdown(remove_invisible(text))
     text = _MENTION.sub("@\u200b\\1", text)  # a zero-width space keeps it from pinging
     return re.sub(r"<#(\d)", "<#\u200b\\1", text)  # channel links
 
@@ -235,4 +237,4 @@ def report_text(report: BuildReport) -> str:
 
 def thread_name(question: str) -> str:
     """A thread title from the question (threads allow 100 characters, no markdown)."""
-    return shorten(question, 95) or "Question"
+    return shorten(remove_invisible(question), 95) or "Question"
