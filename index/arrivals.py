@@ -149,7 +149,7 @@ class Intake:
         if match is not None and _claims_another(match, article):
             # The page names, as its address, a story that a fetch of another address stored:
             # it may not replace it. It is a story of its own, at the address it came from.
-            log.warning("%s claims to be %s; kept apart", url, match.record.url)
+            log.info("%s claims to be %s; kept apart", url, match.record.url)
             note = f" (it names {match.record.url} as its address; kept apart from that story)"
             article = article.under_own_address()
             match = self.library.match(article, by_address=False)

@@ -20,7 +20,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from index.fetch_policy import AddressPolicy
+from index.fetch_policy import AddressPolicy, is_address
 
 SLICE = 0.25  # seconds: how often a blocked read looks at the clock and the stop flag
 
@@ -85,6 +85,8 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def _resolve(self, host: str, port: int, seconds: float) -> list[str]:
         """The allowed addresses of ``host``; name resolution cannot hang past the deadline."""
+        if is_address(host):
+            return self.policy.addresses(host, port)  # nothing to look up
         outcome: list[Any] = []
 
         def run() -> None:

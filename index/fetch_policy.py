@@ -56,6 +56,11 @@ def _address(text: str) -> IPAddress | None:
     return address
 
 
+def is_address(host: str) -> bool:
+    """Is ``host`` an IP address rather than a name?"""
+    return _address(_normal_host(host)) is not None
+
+
 def kind_of(address: IPAddress) -> str | None:
     """What makes ``address`` non-public, or ``None`` for a public internet address."""
     if address.is_loopback:

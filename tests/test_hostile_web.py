@@ -508,12 +508,18 @@ def test_repl_json_prints_only_json(seed_folder: Path, monkeypatch: pytest.Monke
     assert rows[3]["found"] is True and rows[4]["citations"]
 
 
-def test_a_page_nested_100000_deep_is_read_through_add(news: NewsServer) -> None:
+def test_a_page_nested_100000_deep_is_fetched_as_the_file_reader_reads_it(
+    news: NewsServer, tmp_path: Path
+) -> None:
     deep = "<div>" * 100_000 + "".join(f"<p>{p}</p>" for p in BRIDGE) + "</div>" * 100_000
-    url = news.page("/deep", f"<html><head><title>Bridge</title></head><body>{deep}</body></html>")
+    html = f"<html><head><title>Bridge</title></head><body>{deep}</body></html>"
+    url = news.page("/deep", html)
     with Fetcher(timeout=10, max_bytes=5_000_000, allow_hosts=[LOOPBACK]) as fetcher:
         article = fetcher.article(url)
     assert "45 million dollars" in article.text and article.title == "Bridge"
+    (tmp_path / "deep.html").write_text(html, encoding="utf-8")
+    (from_file,) = read_file(SourceFile(tmp_path / "deep.html", "articles/deep.html", "x")).articles
+    assert from_file.text == article.text
 
 
 def test_stats_reads_the_article_list_once_per_index_revision(seed_service: AnswerService) -> None:
