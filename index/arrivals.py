@@ -110,7 +110,7 @@ class Intake:
             if source.rsplit("/", 1)[-1].removesuffix(".json") not in own
         }
         self.report = IntakeReport()
-        self.max_items = int(getattr(settings, "feed_max_items", 50))
+        self.max_items = int(settings.feed_max_items)
 
     # -- articles ------------------------------------------------------------------------------
     def url(self, url: str, *, entry: FeedEntry | None = None, feed: str | None = None) -> Arrival:
@@ -225,10 +225,11 @@ def newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:
 
 def _claims_another(match: Match, article: Extracted) -> bool:
     """Does ``article`` have other text under the address of a story that a fetch of another
-    address stored? Only the addresses that stored a story may change it."""
+    address stored? Only the story's own address, and the addresses that stored it, may change
+    it (a page can name a story's address as its own, and a copy can change its text later)."""
     if match.kind != "same address" or match.record.text_hash == text_fingerprint(article.text):
         return False
-    own = {url_key(u) for u in match.record.fetched_from}
+    own = {url_key(u) for u in [match.record.url, *match.record.fetched_from]}
     return not any(url_key(u) in own for u in article.fetched or article.urls)
 
 

@@ -578,3 +578,18 @@ def test_an_english_question_that_is_not_covered_gets_no_language_hint(
 ) -> None:
     answer = seed_service.ask("How many people live in the capital of France?")
     assert not answer.found and HINT not in answer.answer
+
+
+def test_a_story_stored_under_an_address_by_a_claim_is_updated_by_that_address(
+    news: NewsServer, tmp_path: Path
+) -> None:
+    """A page may name another page of its own site as its address before that page is stored;
+    when the named page itself is fetched, its own text wins (it is that address's story)."""
+    real = news.url("/real")
+    claim = news.page("/claim", article_html("Storm was a hoax", FORGED, canonical=real))
+    take = intake(hostile_settings(tmp_path))
+    assert take.url(claim).status == "added"
+    news.page("/real", article_html("Storm kills 12 in Westmarch", STORM))
+    assert take.url(real).status == "updated"
+    stored = take.library.find_url(real)
+    assert stored is not None and stored.data["text"].startswith("A powerful storm")
