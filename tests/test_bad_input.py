@@ -25,6 +25,7 @@ from bot.answer import NOT_FOUND, Answer
 from bot.cli import app
 from bot.discord_bot.formatting import answer_replies
 from bot.errors import InvalidQuestion
+from bot.language import HINT, reads_as_english
 from bot.service import AnswerService, build_service, build_store, clean_question, status_of
 from bot.settings import Settings
 from index.build import BuildReport, build_index
@@ -42,8 +43,9 @@ MB = 1_000_000
 def assert_sane_answer(service: AnswerService, answer: Answer) -> None:
     """A refusal with the closest passages, or an answer whose every citation is exact."""
     assert isinstance(answer.answer, str) and answer.answer.strip()
-    if not answer.found:
-        assert answer.answer == NOT_FOUND and not answer.citations
+    if not answer.found:  # a question plainly not in English is told the search is in English
+        hint = "" if reads_as_english(answer.question) else f" {HINT}"
+        assert answer.answer in {NOT_FOUND, NOT_FOUND + hint} and not answer.citations
     else:
         assert answer.citations
     cited = [*answer.citations, *answer.passages]

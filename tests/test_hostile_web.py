@@ -593,3 +593,23 @@ def test_a_story_stored_under_an_address_by_a_claim_is_updated_by_that_address(
     assert take.url(real).status == "updated"
     stored = take.library.find_url(real)
     assert stored is not None and stored.data["text"].startswith("A powerful storm")
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("Why did Sheinbaum reject the troops?", True),
+        ("Sheinbaum troops Mexico border", True),  # keywords: nothing says another language
+        ("'; DROP TABLE articles; -- $(rm -rf /)", True),
+        ("Que paso con el puente de Riverton", False),  # Spanish without its accents
+        ("Pourquoi le conseil a voté pour le pont", False),
+        ("Warum hat der Rat die Brücke genehmigt", False),
+        ("¿Por qué?", False),
+        ("Почему совет одобрил мост?", False),
+        ("为什么议会批准了这座桥？", False),
+    ],
+)
+def test_a_question_in_another_language_is_recognised_generally(text: str, english: bool) -> None:
+    from bot.language import reads_as_english
+
+    assert reads_as_english(text) is english
