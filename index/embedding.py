@@ -104,8 +104,14 @@ def machine_backend(cpu: CpuInfo | None = None) -> str:
     """The backend that embeds fastest on this processor: int8 where it has int8 multiply
     instructions, float32 ONNX elsewhere. On an AVX2-only AMD EPYC, int8 took half the CPU time
     of float32 (docs/benchmarks.md), so AVX2 counts."""
-    cpu = cpu or cpu_info()
+    cpu = cpu or this_cpu()
     return "onnx-int8" if cpu.flags & INT8_FLAGS else "onnx"
+
+
+@lru_cache(maxsize=1)
+def this_cpu() -> CpuInfo:
+    """This machine's processor, read once per process."""
+    return cpu_info()
 
 
 def backend_of_key(model: str, key: str) -> str | None:
