@@ -317,7 +317,9 @@ class OnnxEmbedder(Embedder):
         # int8 quantizes activations with one scale per call, so a text's vector would depend on
         # its batch neighbours (and their padding): one text per call keeps vectors reproducible,
         # and without padding it costs little (docs/benchmarks.md).
-        size = 1 if self.quantized else self.batch_size
+        # The workers share the batch size, so side-by-side runs hold no more activations at once
+        # than one run of a whole batch (float32 with 2 workers of 64 peaked at 1.9 GiB).
+        size = 1 if self.quantized else max(1, self.batch_size // model.workers)
         order = np.argsort([-len(t) for t in distinct], kind="stable")  # similar lengths together
         batches = [order[start : start + size] for start in range(0, len(distinct), size)]
 
