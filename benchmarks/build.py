@@ -244,8 +244,7 @@ def render(
         f"Machine: {common.machine()}.",
         "",
         f"{builds['pages']} RealTime QA dev pages (gold articles and distractors), "
-        f"{builds['repeats']} interleaved round(s); medians. Run: `python -m benchmarks.build "
-        f"--pages {builds['pages']} --repeats {builds['repeats']} --write`.",
+        f"{builds['repeats']} interleaved round(s); medians. Run: `{builds['command']}`.",
         "",
         common.table(
             [
@@ -336,6 +335,7 @@ def main() -> None:
     pages, repeats = (8, 1) if args.quick else (args.pages, args.repeats)
     chosen = tuple(args.backends.split(",")) if args.backends else backends()
     builds = measure_builds(pages, repeats, ("auto",) if args.quick else chosen)
+    builds["command"] = " ".join(["python -m benchmarks.build", *sys.argv[1:]])
     scale = measure_scale(pages, args.scale) if args.scale and not args.quick else None
     noop = None
     if not args.quick and not args.no_noop:
