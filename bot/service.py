@@ -5,6 +5,7 @@ Built once, in :func:`build_service`, by whichever front end starts, and passed 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -19,7 +20,7 @@ from bot.errors import InvalidQuestion, NewsbotError
 from bot.followup import Turn, standalone_query
 from bot.language import language_hint
 from bot.recency import DateWindow, resolve_window
-from index.embedding import Embedder, embedding_key, make_embedder
+from index.embedding import Embedder, choose_backend, embedding_key, make_embedder
 from index.search import Hit, HybridSearcher
 from index.store import IndexMeta, Store
 
@@ -185,12 +186,19 @@ def build_store(settings: Any) -> Store:
     return Store.open(settings)
 
 
-def build_embedder(settings: Any) -> Embedder:
+def build_embedder(settings: Any, store: Store | None = None) -> Embedder:
+    """The embedder the settings name; with ``auto``, the one the index in ``store`` was built
+    with (index/embedding.py: :func:`choose_backend`), so a query's vector matches the index's."""
+    recorded = None
+    if settings.embedding_backend == "auto" and store is not None:
+        with contextlib.suppress(NewsbotError):  # no index, or no store yet: the machine's pick
+            meta = store.meta()
+            recorded = meta.embedding_model if meta is not None else None
     return make_embedder(
         settings.embedding_model,
         settings.embedding_device,
         settings.embedding_batch_size,
-        settings.embedding_backend,
+        choose_backend(settings.embedding_backend, settings.embedding_model, recorded),
         settings.model_cache,
     )
 
@@ -200,7 +208,7 @@ def build_service(
 ) -> AnswerService:
     """Wire the store, the embedder, hybrid search and the answerer from the settings."""
     store = store or build_store(settings)
-    searcher = HybridSearcher(store, embedder or build_embedder(settings), settings)
+    searcher = HybridSearcher(store, embedder or build_embedder(settings, store), settings)
     extractive = ExtractiveAnswerer(
         settings.min_relevance, settings.max_answer_sentences, idf=searcher.idf
     )

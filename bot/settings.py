@@ -26,7 +26,7 @@ class Settings(BaseSettings):
 
     # Chunking and embedding
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_backend: str = "onnx-int8"  # onnx-int8 (fast, default), onnx, or torch
+    embedding_backend: str = "auto"  # auto (by the CPU and the index), onnx-int8, onnx, torch
     embedding_device: str = "cpu"
     model_cache: Path | None = None  # ONNX exports; default ~/.cache/newsbot/models
     embedding_batch_size: int = 64

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.errors import IndexBusy
 from index.chunking import CHUNKER_VERSION, chunk_article
-from index.embedding import Embedder, embedding_key, make_embedder
+from index.embedding import Embedder, choose_backend, embedding_key, make_embedder
 from index.models import Article, Chunk
 from index.sources import Problem, SourceFile, discover, read_file
 from index.store import ArticleRecord, IndexMeta, Store
@@ -134,6 +134,7 @@ class Builder:
         self._embedder = embedder
         self.progress = progress
         self.report = BuildReport()
+        self.backend = settings.embedding_backend  # ``auto`` is resolved in :meth:`run`
 
     @property
     def embedder(self) -> Embedder:
@@ -143,7 +144,7 @@ class Builder:
                 s.embedding_model,
                 s.embedding_device,
                 s.embedding_batch_size,
-                s.embedding_backend,
+                self.backend,
                 s.model_cache,
             )
         return self._embedder
@@ -153,11 +154,15 @@ class Builder:
         """What the index records as its model: the embedder's own when one was passed in."""
         if self._embedder is not None:
             return self._embedder.key
-        return embedding_key(self.settings.embedding_model, self.settings.embedding_backend)
+        return embedding_key(self.settings.embedding_model, self.backend)
 
     def run(self, folders: Sequence[Path], full: bool) -> BuildReport:
         started = time.perf_counter()
         meta = self.store.meta()
+        recorded = meta.embedding_model if meta is not None and not full else None
+        self.backend = choose_backend(
+            self.settings.embedding_backend, self.settings.embedding_model, recorded
+        )
         generation, fresh = self._target_generation(meta, full)
         self.report.full = fresh
         manifest = self.store.manifest(generation)
@@ -187,26 +192,27 @@ class Builder:
     def _target_generation(self, meta: IndexMeta | None, full: bool) -> tuple[int, bool]:
         """The generation to write: the live one, or a new one when the model or chunking changed.
 
-        A new generation left behind by a killed full rebuild is resumed, not started over."""
+        A new generation left behind by a killed full rebuild is resumed, not started over, if it
+        was started with the same vectors and chunks (its mark says so): vectors of two models or
+        backends never share a generation."""
         existing = self.store.generations()
-        wanted_model = self.embedding_key
-        wanted_chunker = chunker_key(self.settings)
-        same = (
-            meta is not None
-            and meta.embedding_model == wanted_model
-            and meta.chunker == wanted_chunker
-        )
+        wanted = {"embedding_model": self.embedding_key, "chunker": chunker_key(self.settings)}
+        same = meta is not None and wanted == {
+            "embedding_model": meta.embedding_model,
+            "chunker": meta.chunker,
+        }
         if meta is not None and same and not full:
             for stale in existing - {meta.generation}:
                 self.store.drop_generation(stale)
             return meta.generation, False
         live = meta.generation if meta else 0
-        leftovers = sorted(g for g in existing if g > live)
-        target = leftovers[-1] if leftovers and not full else max(existing | {live}) + 1
+        leftovers = [g for g in sorted(existing) if g > live and not full]
+        resumable = [g for g in leftovers if self.store.generation_mark(g) == wanted]
+        target = resumable[-1] if resumable else max(existing | {live}) + 1
         for stale in existing - {live, target}:
             self.store.drop_generation(stale)
-        if full and target in existing:
-            self.store.drop_generation(target)
+        if not resumable:
+            self.store.mark_generation(target, wanted)
         return target, True
 
     def _compare(

@@ -298,6 +298,18 @@ class Store:
             except Exception:  # already gone
                 log.debug("collection %s was already gone", name)
 
+    @_remote
+    def mark_generation(self, generation: int, mark: dict[str, str]) -> None:
+        """Record what a generation's chunks are made with (the embedding key, the chunker), so a
+        build that resumes it can check it makes the same kind."""
+        self.chunks(generation).modify(metadata={f"newsbot_{k}": v for k, v in mark.items()})
+
+    @_remote
+    def generation_mark(self, generation: int) -> dict[str, str]:
+        metadata = self.chunks(generation).metadata or {}
+        head = "newsbot_"
+        return {k[len(head) :]: str(v) for k, v in metadata.items() if k.startswith(head)}
+
     # -- manifest ------------------------------------------------------------------------------
     @_remote
     def manifest(self, generation: int) -> dict[str, ArticleRecord]:
