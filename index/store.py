@@ -304,17 +304,7 @@ class Store:
         records: dict[str, ArticleRecord] = {}
         for ids, metadatas, _ in self._pages(self.articles(generation), ["metadatas"]):
             for article_id, m in zip(ids, metadatas, strict=True):
-                records[article_id] = ArticleRecord(
-                    id=article_id,
-                    content_hash=str(m["content_hash"]),
-                    source=str(m["source"]),
-                    source_hash=str(m.get("source_hash", "")),
-                    title=str(m.get("title", "")),
-                    url=str(m.get("url", "")),
-                    published=str(m.get("published", "")),
-                    authors=str(m.get("authors", "")),
-                    chunks=int(m.get("chunks", 0)),
-                )
+                records[article_id] = _record_from(article_id, m)
         return records
 
     @_remote
@@ -348,6 +338,59 @@ class Store:
             return {}
         got = self.articles(generation).get(ids=list(ids), include=["documents"])
         return dict(zip(got["ids"], got["documents"], strict=True))
+
+    # -- removed articles, kept for undo (index/prune.py) -----------------------------------------
+    def _removed(self) -> Any:
+        return self._collection(f"{self.prefix}_removed", {"hnsw": {"space": "l2"}})
+
+    @_remote
+    def keep_removed(
+        self, batch: str, removed_at: float, rows: Sequence[tuple[ArticleRecord, str, str]]
+    ) -> None:
+        """Keep removed articles (record, text, other addresses) as one batch, without vectors."""
+        for start in range(0, len(rows), _PAGE):
+            page = rows[start : start + _PAGE]
+            self._removed().upsert(
+                ids=[f"{batch}:{r.id}" for r, _, _ in page],
+                embeddings=[_PLACEHOLDER] * len(page),
+                documents=[text for _, text, _ in page],
+                metadatas=[
+                    {
+                        **_record_metadata(r),
+                        "article_id": r.id,
+                        "batch": batch,
+                        "removed_at": removed_at,
+                        "other_urls": urls,
+                    }
+                    for r, _, urls in page
+                ],
+            )
+
+    @_remote
+    def removed_batches(self) -> list[tuple[str, float, int]]:
+        """(batch, when as a Unix time, articles) of every kept removal, newest first."""
+        found: dict[str, tuple[float, int]] = {}
+        for _, metadatas, _ in self._pages(self._removed(), ["metadatas"]):
+            for m in metadatas:
+                when, count = found.get(str(m["batch"]), (float(m["removed_at"]), 0))
+                found[str(m["batch"])] = (when, count + 1)
+        return sorted(((b, w, n) for b, (w, n) in found.items()), key=lambda x: -x[1])
+
+    @_remote
+    def removed_in(self, batch: str) -> list[tuple[ArticleRecord, str, str]]:
+        got = self._removed().get(where={"batch": batch}, include=["metadatas", "documents"])
+        return [
+            (_record_from(str(m["article_id"]), m), text, str(m.get("other_urls") or ""))
+            for m, text in zip(got["metadatas"], got["documents"], strict=True)
+        ]
+
+    @_remote
+    def forget_removed(self, batch: str | None = None, before: float | None = None) -> None:
+        """Drop one kept batch, or every batch removed before a Unix time."""
+        if batch is not None:
+            self._removed().delete(where={"batch": batch})
+        elif before is not None:
+            self._removed().delete(where={"removed_at": {"$lt": before}})
 
     # -- chunks --------------------------------------------------------------------------------
     @_remote
@@ -490,3 +533,17 @@ def _record_metadata(record: ArticleRecord) -> dict[str, Any]:
         "authors": record.authors,
         "chunks": record.chunks,
     }
+
+
+def _record_from(article_id: str, m: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        id=article_id,
+        content_hash=str(m["content_hash"]),
+        source=str(m["source"]),
+        source_hash=str(m.get("source_hash", "")),
+        title=str(m.get("title", "")),
+        url=str(m.get("url", "")),
+        published=str(m.get("published", "")),
+        authors=str(m.get("authors", "")),
+        chunks=int(m.get("chunks", 0)),
+    )
