@@ -33,13 +33,12 @@ install: $(STAMP)
 install-all: $(ALL_STAMP)
 
 # The default path: the embedded store, the packaged embedder on ONNX int8 (torch is needed once,
-# to export the model to ONNX), the CLI and the REPL. No compiler, no language model.
+# to export the model to ONNX), the CLI and the REPL. No compiler, no language model. One pip run
+# (one resolution); torch pinned: 2.13.0 is the CPU build, an unpinned torch pulls GBs of CUDA.
+# --no-compile: Python compiles the modules it imports on first use, not all of torch up front.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: 2.13.0 is the CPU build; an unpinned torch pulls GBs of CUDA
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 -e .
 	touch $@
 
 $(LLAMA_WHEEL_STAMP):

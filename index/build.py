@@ -196,6 +196,8 @@ class Builder:
         else:
             removed = decision.remove
         changed = bool(to_index or removed or (fresh and decision.remove))
+        if changed or fresh:
+            self.store.room_to_write()
         if changed and not fresh and meta is not None:
             self.store.write_meta(replace(meta, dirty=True))
         self.store.update_sources(generation, source_updates)
@@ -226,6 +228,7 @@ class Builder:
         live = self.store.manifest(meta.generation)
         pending = [_Pending(a.article(), a.record.source_hash) for a in articles]
         if pending:
+            self.store.room_to_write()
             self.store.write_meta(replace(meta, dirty=True))
             self._index_articles(meta.generation, pending, live)
             self._publish(meta, meta.generation, False, True)
