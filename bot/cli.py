@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.errors import NewsbotError
 
@@ -63,7 +64,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except NewsbotError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)  # 'newsbot[local]'
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
