@@ -108,6 +108,8 @@ def check_not_emptied(
         name = folder_name(folder)
         if same(folder, library) or any(f.path.is_relative_to(folder) for f in found.files):
             continue
+        if any(prefix.startswith(f"{name}/") for prefix in found.unlisted):
+            continue  # not empty: partly unreadable, and its articles are kept (reported)
         came = [
             r
             for r in live.values()

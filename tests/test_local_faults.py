@@ -243,3 +243,57 @@ def test_a_full_disk_is_one_message_and_the_index_keeps_answering(tmp_path: Path
         f"error: No space left on the disk holding the index at {store}. Nothing indexed is "
         "lost. Free some disk space and run the command again.",
     )
+
+
+@pytest.mark.slow
+def test_a_folder_that_cannot_be_read_keeps_its_articles(
+    tmp_path: Path, articles_dir: Path, embedder: Embedder
+) -> None:
+    """Run as the folders' owner without the power to override permissions (a user namespace):
+    what an ordinary user meets when a folder is not readable, even when the tests run as root."""
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(["unshare", "--user", "true"], capture_output=True, timeout=30).returncode
+    ):
+        pytest.skip("needs unshare with user namespaces")
+    (articles_dir / "a.txt").write_text("Harbor strike ends\n\nDock workers ended the strike.\n")
+    sub = articles_dir / "sub"
+    sub.mkdir()
+    (sub / "b.txt").write_text("Danube bridge opens\n\nA new bridge opened on Monday.\n")
+    settings = make_settings(tmp_path)
+    build_index(settings, embedder=embedder)
+    env = dict(os.environ, COLUMNS="10000", NEWSBOT_DATA_DIR=str(settings.data_dir))
+    env["NEWSBOT_ARTICLE_DIRS"] = str(articles_dir)
+
+    def index() -> tuple[int, str]:
+        done = subprocess.run(
+            ["unshare", "--user", sys.executable, "-m", "bot.cli", "index"],
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return done.returncode, " ".join((done.stdout + done.stderr).split())
+
+    try:
+        sub.chmod(0)
+        code, output = index()
+        assert code == 0, output
+        assert output.startswith(
+            "warning: articles/sub: folder could not be read (Permission denied); its indexed "
+            "articles are kept. Check its permissions Indexed (incremental): 0 added, 0 updated, "
+            "0 removed, 1 unchanged"
+        )
+        articles_dir.chmod(0)
+        code, output = index()
+        assert (code, output) == (
+            2,
+            f"error: The article folder {articles_dir} cannot be read (Permission denied). "
+            "Nothing was changed. Check its permissions: newsbot must be able to list it and "
+            "read its files.",
+        )
+    finally:
+        articles_dir.chmod(0o755)
+        sub.chmod(0o755)
+    assert titles(settings) == {"Harbor strike ends", "Danube bridge opens"}
