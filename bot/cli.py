@@ -112,9 +112,20 @@ def index(
     full: Annotated[
         bool, typer.Option("--full", help="Re-embed everything, even unchanged articles.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove missing articles even when they are more than NEWSBOT_PRUNE_MAX_SHARE "
+            "of the index, or a whole folder's worth.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Index new and changed articles, prune removed ones (incremental, by content hash)."""
+    """Index new and changed articles, prune removed ones (incremental, by content hash).
+
+    Exit code 1 when articles that are no longer in the folders were kept because removing
+    them needs --prune; 2 when a folder is missing, unreadable or empty (nothing is changed)."""
     from bot.render import print_report
     from index.build import build_index
 
@@ -124,7 +135,7 @@ def index(
     bar, progress = _progress_bar(not as_json and err.is_terminal)
     with _user_errors():
         try:
-            report = build_index(settings, paths or None, full=full, progress=progress)
+            report = build_index(settings, paths or None, full=full, prune=prune, progress=progress)
         finally:
             if bar is not None:
                 bar.stop()
@@ -132,6 +143,27 @@ def index(
         out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
     else:
         print_report(out, report)
+    if report.held_back:
+        if as_json:
+            err.print(f"warning: {report.held_back_note('run `newsbot index --prune`')}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(as_json: JsonFlag = False) -> None:
+    """Undo the last update that removed articles: index them again (no files are needed).
+
+    Removed articles are kept for NEWSBOT_REMOVED_RETENTION_DAYS; each call undoes one more."""
+    from bot.render import print_restore
+    from index.build import restore_last
+
+    settings = _settings()
+    with _user_errors():
+        report = restore_last(settings)
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_restore(out, report, settings.removed_retention_days)
 
 
 @app.command()

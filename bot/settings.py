@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".newsbot")
     article_dirs: Annotated[list[Path], NoDecode] = [Path("seeds")]
     max_article_bytes: int = 20_000_000
+    # What an update may remove (index/prune.py): more than this share of the index at once needs
+    # `newsbot index --prune`; removed articles are kept this many days for `newsbot restore`.
+    prune_max_share: float = Field(0.2, ge=0.0, le=1.0)
+    removed_retention_days: float = Field(30.0, ge=0.0)
+    follow_links: bool = False  # follow links that lead out of an article folder
 
     # Chunking and embedding
     embedding_model: str = DEFAULT_EMBEDDING_MODEL

@@ -2,10 +2,12 @@
 
 Each cycle reads every configured feed (NEWSBOT_FEEDS), fetches the articles it has not seen,
 then brings the index in line with the article folders: new and changed files are indexed and
-removed ones pruned. One line sums up each cycle. Ctrl-C or SIGTERM stops the loop cleanly within a
-second: a download under way is abandoned, what was fetched stays stored for the next run, and an
-index update under way finishes first (the index is never left half-written).
-A running REPL or bot sees the new articles without a restart (see :mod:`index.search`).
+removed ones pruned, but never more than NEWSBOT_PRUNE_MAX_SHARE of the index at once (watch
+never passes ``prune``; see :mod:`index.prune`). One line sums up each cycle. Ctrl-C or SIGTERM
+stops the loop cleanly within a second: a download under way is abandoned, what was fetched stays
+stored for the next run, and an index update under way finishes first (the index is never left
+half-written). A running REPL or bot sees the new articles without a restart (see
+:mod:`index.search`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from bot.errors import IndexBusy, StoreUnavailable
+from bot.errors import ArticleFolderError, IndexBusy, StoreDamaged, StoreUnavailable
 from index.arrivals import ADDED, DUPLICATE, FAILED, KNOWN, UNCHANGED, UPDATED, Intake, IntakeReport
 from index.build import BuildReport, build_index
 from index.dedupe import url_key
@@ -30,6 +32,10 @@ from index.fetch import Fetcher
 from index.store import Store
 
 log = logging.getLogger(__name__)
+
+# Problems a cycle reports and the next one retries: another writer, the server away, a folder
+# not mounted (yet), a full disk. Nothing is changed by a cycle that hits one.
+_PASSING = (IndexBusy, StoreUnavailable, ArticleFolderError, StoreDamaged)
 
 
 @dataclass
@@ -61,6 +67,8 @@ class Cycle:
                 f"index {b.added} added, {b.updated} updated, {b.removed} removed, "
                 f"{b.articles} articles"
             )
+            if b.held_back:
+                parts.append(f"{len(b.held_back)} not removed: {b.held_back_note()}")
         if self.error:
             parts.append(f"index not updated: {self.error}")
         parts.append(f"{self.seconds:.1f} s")
@@ -103,8 +111,8 @@ class Watcher:
             build = build_index(self.settings, store=self.store, embedder=self.embedder)
             for problem in build.problems:
                 log.warning("%s", problem)
-        except (IndexBusy, StoreUnavailable) as busy:
-            error = str(busy)
+        except _PASSING as problem:  # next cycle may do better; a bad setting stops the loop
+            error = str(problem)
         return Cycle(self.cycles, intake.report, build, time.perf_counter() - started, error)
 
     def run(

@@ -9,6 +9,7 @@ failure is one :class:`Arrival` with the address and the reason; the other items
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -39,6 +40,7 @@ ADDED, UPDATED, UNCHANGED, DUPLICATE, KNOWN, FAILED, SKIPPED, READ = (
     "read",
 )
 CHANGES = frozenset({ADDED, UPDATED})  # what needs the index updated
+NOT_YET = "stored by an earlier run but not indexed yet"
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,6 @@ class IntakeReport:
         }
 
 
-def indexed_urls(store: Store) -> dict[str, str]:
-    """Address key -> source file of every article in the live index."""
-    meta = store.meta()
-    if meta is None:
-        return {}
-    return {url_key(r.url): r.source for r in store.manifest(meta.generation).values() if r.url}
-
-
 class Intake:
     """One round of arrivals into the library (nothing is indexed until :meth:`finish`)."""
 
@@ -104,13 +98,28 @@ class Intake:
         self.skip = skip or set()  # address keys that failed for good earlier; not fetched again
         self.library = Library(settings.fetched_dir, settings.near_duplicate_threshold)
         own = {r.id for r in self.library.records.values()}
+        meta = store.meta()
+        self.indexed = store.manifest(meta.generation) if meta is not None else {}
         self.elsewhere = {
-            key: source
-            for key, source in indexed_urls(store).items()
-            if source.rsplit("/", 1)[-1].removesuffix(".json") not in own
+            url_key(r.url): r.source
+            for r in self.indexed.values()
+            if r.url and r.source.rsplit("/", 1)[-1].removesuffix(".json") not in own
         }
         self.report = IntakeReport()
         self.max_items = int(settings.feed_max_items)
+
+    def _indexed(self, record: Record) -> bool:
+        """Whether the index holds this library record as it is on disk. A record stored by an
+        earlier run whose update failed (the index was busy, the disk full) is not."""
+        indexed = self.indexed.get(record.id)
+        if indexed is None:
+            return False
+        try:
+            with record.path.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            return False
+        return indexed.source_hash == digest
 
     # -- articles ------------------------------------------------------------------------------
     def url(self, url: str, *, entry: FeedEntry | None = None, feed: str | None = None) -> Arrival:
@@ -134,6 +143,8 @@ class Intake:
             return Arrival(url, KNOWN, f"already indexed from {source}", feed)
         known = self.library.find_url(url)
         if known is not None and entry is not None and not _entry_changed(entry, known):
+            if not self._indexed(known):
+                return Arrival(url, ADDED, f"{known.title} ({NOT_YET})", feed)
             return Arrival(url, KNOWN, f"already indexed: {known.title}", feed)
         return None
 
@@ -159,7 +170,10 @@ class Intake:
         record = match.record
         if match.kind == "same address":
             if record.text_hash == text_fingerprint(article.text):
+                indexed = self._indexed(record)
                 self.library.add_urls(record, list(article.urls))
+                if not indexed:
+                    return Arrival(url, ADDED, f"{record.title} ({NOT_YET})", feed)
                 return Arrival(url, UNCHANGED, record.title, feed)
             self.library.replace_text(record, article, published=published)
             return Arrival(url, UPDATED, article.title, feed)

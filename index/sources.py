@@ -54,28 +54,94 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass
+class Scan:
+    """What :func:`scan` found: the article files, the problems, and the folders (as key
+    prefixes, ``"<folder name>/<relative path>/"``) whose contents could not be listed."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+
+
 def discover(folders: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
     """List the article files under ``folders`` with a hash of their bytes."""
-    files: list[SourceFile] = []
-    problems: list[Problem] = []
+    found = scan(folders)
+    return found.files, found.problems
+
+
+def scan(folders: Iterable[Path], follow_links: bool = False) -> Scan:
+    """List the article files under ``folders`` with a hash of their bytes.
+
+    A link (to a file or a folder) that leads out of its article folder is not followed unless
+    ``follow_links`` (NEWSBOT_FOLLOW_LINKS): an article folder holds articles, not a way to
+    quote any file on the machine. Links that stay inside the folder are followed."""
+    found = Scan()
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
-            problems.append(Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS"))
+            found.problems.append(
+                Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS")
+            )
             continue
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = path.relative_to(folder)
-            if path.suffix.lower() not in SUFFIXES or any(
-                p.startswith(".") for p in relative.parts
-            ):
-                continue  # hidden files and folders inside an article folder are not articles
-            key = printable(f"{folder.resolve().name}/{relative.as_posix()}")
-            try:
-                digest = _file_hash(path)
-            except OSError:
-                digest = ""  # read_file says why; the articles it held stay indexed
-            files.append(SourceFile(path, key, digest))
-    return files, problems
+        _scan_folder(folder, follow_links, found)
+    return found
+
+
+def _scan_folder(folder: Path, follow_links: bool, found: Scan) -> None:
+    root = folder.resolve()
+    name = root.name
+
+    def key(path: Path) -> str:
+        relative = path.relative_to(folder).as_posix()
+        return printable(f"{name}/{relative}" if relative != "." else name)
+
+    def unlisted(error: OSError) -> None:
+        prefix = key(Path(error.filename or folder))
+        found.unlisted.append(f"{prefix}/")
+        found.problems.append(
+            Problem(
+                prefix,
+                f"folder could not be read ({_reason(error)}); its indexed articles are kept. "
+                "Check its permissions",
+            )
+        )
+
+    def allowed(path: Path) -> bool:
+        """Not a link, or one that stays inside the folder, or links are followed."""
+        if follow_links or not path.is_symlink():
+            return True
+        target = path.resolve()
+        if target == root or root in target.parents:
+            return True
+        found.problems.append(
+            Problem(
+                key(path),
+                f"a link to {target}, outside the article folder; not followed. "
+                "Set NEWSBOT_FOLLOW_LINKS=true to index what links point to",
+            )
+        )
+        return False
+
+    visited: set[Path] = set()  # real folders already listed: a link to a parent is no loop
+    paths: list[Path] = []
+    for top, dirs, names in os.walk(folder, onerror=unlisted, followlinks=True):
+        here = Path(top)
+        real = here.resolve()
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and allowed(here / d))
+        paths.extend(here / n for n in names if not n.startswith("."))
+    for path in sorted(paths):
+        if path.suffix.lower() not in SUFFIXES or not allowed(path) or not path.is_file():
+            continue  # hidden files and folders inside an article folder are not articles
+        try:
+            digest = _file_hash(path)
+        except OSError:
+            digest = ""  # read_file says why; the articles it held stay indexed
+        found.files.append(SourceFile(path, key(path), digest))
 
 
 def printable(name: str) -> str:

@@ -140,17 +140,21 @@ class NewsCommands(commands.Cog):
     @app_commands.command(
         name="reindex", description="Index new and changed articles (admins only)."
     )
+    @app_commands.describe(
+        prune="Also remove missing articles when they are a large share of the index."
+    )
     @app_commands.guild_only()
     @app_commands.check(_can_reindex)
-    async def reindex(self, interaction: discord.Interaction) -> None:
+    async def reindex(self, interaction: discord.Interaction, prune: bool = False) -> None:
         from index.build import build_index
 
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.service
-        log.warning("reindex requested by user %s", interaction.user.id)
+        log.warning("reindex (prune=%s) requested by user %s", prune, interaction.user.id)
         report = await asyncio.to_thread(
             build_index,
             service.settings,
+            prune=prune,
             store=service.searcher.store,
             embedder=service.searcher.embedder,
         )

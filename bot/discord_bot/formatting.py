@@ -232,6 +232,8 @@ def report_text(report: BuildReport) -> str:
         text += f"\n{len(report.problems)} file(s) skipped:\n{shown}"
         if more > 0:
             text += f"\n…and {more} more (see `newsbot index` on the server)."
+    if report.held_back:
+        text += "\n⚠️ " + report.held_back_note("run /reindex prune:true")
     return split_text(text, MESSAGE_LIMIT)[0]
 
 
