@@ -180,9 +180,7 @@ def run_eval(
         service.ask("What happened in the news this week?")
     generation = snapshot.meta.generation
 
-    rows, ranks, latencies, validity = _ask_all(
-        service, corpus, questions, generation, k, progress
-    )
+    rows, ranks, latencies, validity = _ask_all(service, corpus, questions, generation, k, progress)
     refused, answered = _refusals(service, refusal_questions, progress)
 
     metrics: dict[str, Any] = {}
