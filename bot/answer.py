@@ -304,7 +304,7 @@ class ExtractiveAnswerer:
         may be told in words: "high-profile criminals")."""
         if not self.sentence_test:
             return True
-        if c.named < 0.5 or c.overlap == 0 and c.context == 0:
+        if c.named < 0.5 or c.context == 0:
             return False
         if c.similarity is None:
             support = c.context

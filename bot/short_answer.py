@@ -4,11 +4,11 @@ For a question that asks for a name, place, number, amount, date or duration
 (:mod:`bot.answer_type`), every span of that kind in the answering sentences is a candidate. A
 span's support is the sum, over the sentences that hold it, of the sentence's score, weighted by
 where it stands: a name that opens the sentence is its subject (the team that won, the country
-that voted), a name elsewhere an object or a detail, and of several figures the first is the
-one the sentence is about; a place after
-"in/at/to/from" is a place rather than an organisation; and a span beside a word of the question
-is in apposition to what the question describes ("cartel leader Rafael Caro Quintero"). Support from several sentences and
-articles adds up, so passages that agree outweigh one that does not.
+that voted), a name elsewhere an object or a detail, and of several figures the first is the one
+the sentence is about; a place after "in/at/to/from" is a place rather than an organisation; and
+a span beside a word of the question is in apposition to what the question describes ("cartel
+leader Rafael Caro Quintero"). Support from several sentences and articles adds up, so passages
+that agree outweigh one that does not.
 
 There is a short answer only when one span is clearly ahead: its support is at least
 :data:`CLEAR_MARGIN` times the next one's. Otherwise the best sentence is shown alone; two
