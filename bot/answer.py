@@ -22,7 +22,7 @@ from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION, furniture_spans
 
 Embed = Callable[[list[str]], np.ndarray]  # normalised vectors, one row per text
-RANKED = 16  # candidates re-scored with the embedder (the rest are far behind on words)
+RANKED = 8  # candidates re-scored with the embedder (the rest are far behind on words)
 
 NOT_FOUND = "The indexed articles do not cover this question."
 # Words that introduce a reason: for "why" questions a sentence that gives one is the better answer.
@@ -198,7 +198,8 @@ class ExtractiveAnswerer:
             ]
             return Answer(question, NOT_FOUND, False, passages=closest, answerer=self.name)
         short = pick_short_answer(answering, asked, terms) if self.short_answers else None
-        chosen = self._choose(answering, terms, first=short.sentence if short else None)
+        first = short.sentence if short else answering[0]
+        chosen = self._choose(candidates, terms, first)
         citations = [
             citation_for(i + 1, c.hit, c.start, c.end, c.text) for i, c in enumerate(chosen)
         ]
@@ -218,7 +219,7 @@ class ExtractiveAnswerer:
         )
 
     def _candidates(
-        self, terms: set[str], hits: list[Hit], asked: Asked, names: set[str]
+        self, terms: set[str], hits: list[Hit], asked: Asked, names: list[set[str]]
     ) -> list[Candidate]:
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
@@ -242,7 +243,8 @@ class ExtractiveAnswerer:
                 found = terms & tokens
                 overlap = sum(weights[t] for t in found) / total
                 context = sum(weights[t] for t in terms & (tokens | title)) / total
-                named = len(names & (tokens | title)) / len(names) if names else 1.0
+                seen = tokens | title
+                named = sum(bool(n & seen) for n in names) / len(names) if names else 1.0
                 spans = spans_of(sentence, asked.kind or "", terms) if asked.is_fact else []
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
                 if asked.kind == "reason" and _REASON.search(sentence):
@@ -333,11 +335,11 @@ class ExtractiveAnswerer:
         return best_similarity >= self.min_relevance and coverage >= self.min_coverage
 
     def _choose(
-        self, candidates: list[Candidate], terms: set[str], first: Candidate | None = None
+        self, candidates: list[Candidate], terms: set[str], best: Candidate
     ) -> list[Candidate]:
-        """The best sentence first (the one holding the short answer, when there is one), then
-        at most ``max_sentences - 1`` more that score close to it and add something new."""
-        best = first or candidates[0]
+        """The best answering sentence first (the one holding the short answer, when there is
+        one), then at most ``max_sentences - 1`` more that score close to it and add something
+        new."""
         chosen = [best]
         seen = terms | set(tokenize(best.text))
         for c in candidates:
@@ -345,8 +347,8 @@ class ExtractiveAnswerer:
                 break
             if c is best:
                 continue
-            if c.score < 0.75 * candidates[0].score or c.overlap == 0:
-                break
+            if c.score < 0.75 * best.score or c.overlap == 0:
+                continue
             if any(_same_span(c, o) or _similar(c.text, o.text) for o in chosen):
                 continue
             new = set(tokenize(c.text)) - seen
@@ -365,16 +367,32 @@ def _holds_kind(c: Candidate, asked: Asked) -> bool:
     return True
 
 
-def question_names(question: str) -> set[str]:
-    """The search words of the names a question asks about: its capitalised words, except the
-    first word of each of its sentences (capitalised because it opens the sentence)."""
-    names: set[str] = set()
+def question_names(question: str) -> list[set[str]]:
+    """The names a question asks about, each as the set of its search words: its runs of
+    capitalised words ("House Speaker Nancy Pelosi"), except the first word of each of its
+    sentences (capitalised because it opens the sentence), days and months, and abbreviations
+    of two letters ("US" is written "U.S." as often)."""
+    names: list[set[str]] = []
     for a, b in sentence_spans(question):
-        words = question[a:b].split()
-        for word in words[1:]:
-            if word[:1].isupper():
-                names.update(tokenize(word))
+        sentence = question[a:b]
+        opening = re.match(r"\W*\S+", sentence)
+        skip = opening.end() if opening else 0
+        for m in _NAME_RUN.finditer(sentence, skip):
+            words = [w for w in m.group(0).split() if w.lower().strip(".,") not in _CALENDAR]
+            if len(words) == 1 and _DEMONYM.search(words[0]):
+                continue  # "British-Belgian teenager": it describes, it does not name
+            tokens = set(tokenize(" ".join(words)))
+            if tokens and len(re.sub(r"\W", "", " ".join(words))) > 2:
+                names.append(tokens)
     return names
+
+
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|i)$")
+_NAME_RUN = re.compile(r"[A-Z][\w’'&.-]*(?:\s+[A-Z][\w’'&.-]*)*")
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
+    "june july august september october november december".split()
+)
 
 
 def _words(hit: Hit) -> set[str]:

@@ -45,7 +45,7 @@ _AUXILIARIES = frozenset(
 )
 _ASK = re.compile(
     r"\b(?P<wh>how (?:many|much|long|old|far|tall|big|large|fast|often)|who|whom|whose|where|"
-    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+))?",
+    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:\s+[a-z]+){0,2}))?",
     re.IGNORECASE,
 )
 # verbs that follow "what" as often as nouns do ("What happened…?", "What led to…?")
@@ -87,7 +87,10 @@ def asked_for(question: str) -> Asked:
     if match is None:
         return Asked(None)
     wh = " ".join(match.group("wh").lower().split())
-    noun = (match.group("noun") or "").lower()
+    following = (match.group("noun") or "").lower().split()
+    # "which massive figure", "what popular product": the class noun may follow adjectives
+    classes = _PLACE_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS
+    noun = next((w for w in following if w in classes), following[0] if following else "")
     if wh.startswith("how "):
         how = wh.split()[1]
         if how == "much":
@@ -209,9 +212,9 @@ def _trim(span: Span, sentence: str, question_terms: set[str]) -> Span | None:
     first, last = 0, len(words)
     while first < last - 1 and known(words[first].group(0)):
         first += 1
-    while last - 1 > first and known(words[last - 1].group(0)):
-        last -= 1
-    if first == 0 and last == len(words):
+    if known(words[-1].group(0)):
+        return None  # its head is the question's own name ("Dame Olivia Newton-John")
+    if first == 0:
         return span
     start, end = span.start + words[first].start(), span.start + words[last - 1].end()
     text = sentence[start:end]
@@ -244,6 +247,9 @@ def _figures(sentence: str, prefer_money: bool) -> list[Span]:
 def _names(sentence: str, kind: str) -> list[Span]:
     out = []
     dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
+    if tag:
+        dates.append((tag.start(), tag.end()))
     for m in _NAME_RUN.finditer(sentence):
         start, text = m.start(), m.group(0)
         words = text.split()
@@ -280,6 +286,7 @@ def _names(sentence: str, kind: str) -> list[Span]:
     return out
 
 
+_SOURCE_TAG = re.compile(r"^\W*\([A-Z][\w .]{0,20}\)")
 _DEMONYM = re.compile(r"(?:an|ian|ese|ish|i|ic)$")
 _LOWER_NEXT = re.compile(r"\s[a-z]")
 

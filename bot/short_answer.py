@@ -30,7 +30,6 @@ CLEAR_MARGIN = 1.5  # the best span's support over the next one's
 NEAR_BEST = 0.8  # sentences scoring this close to the best one may give support
 LATER_SPAN = 0.5  # weight of a name not in subject position, of a figure not the first
 BESIDE_QUESTION = 1.5  # weight of a span beside a word of the question
-UNSURE_NAME = 0.5  # one capitalised word opening a sentence may be an ordinary word ("Getting")
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,7 @@ def pick_short_answer(
     terms = terms or set()
     support: dict[tuple[str, ...], float] = {}
     where: dict[tuple[str, ...], tuple[Span, Candidate]] = {}
+    confirmed: set[tuple[str, ...]] = set()  # seen at least once other than opening a sentence
     for c in candidates:
         if c.score < NEAR_BEST * top:
             break
@@ -71,11 +71,14 @@ def pick_short_answer(
                 weight = max(weight, 1.0)
             if _next_to(c.text, span, terms):
                 weight *= BESIDE_QUESTION
-            if span.initial:
-                weight *= UNSURE_NAME
             support[key] = support.get(key, 0.0) + weight * c.score
+            if not span.initial:
+                confirmed.add(key)
             if key not in where:
                 where[key] = (span, c)  # the best-scored sentence holding it
+    # one capitalised word that only ever opens a sentence may be an ordinary word ("Dangerous
+    # flooding hit…"): it is a name when some passage writes it so mid-sentence
+    support = {k: v for k, v in support.items() if k in confirmed}
     if not support:
         return None
     # a name's shorter form ("Sheinbaum") supports its full form ("Claudia Sheinbaum")
