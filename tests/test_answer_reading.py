@@ -95,9 +95,12 @@ def test_no_short_answer_for_questions_that_ask_for_no_fact(seed_service: Answer
 def test_a_question_whose_subject_is_in_no_sentence_is_refused(
     seed_service: AnswerService,
 ) -> None:
-    """The seed article is all about troops, borders and cartels, but never names Canada."""
+    """The seed article is all about troops, borders and Trump's offer, but never names Canada
+    or Justin Trudeau. (The second question is answered by a passage-level test of words: the
+    passage holds "reject", "Trump", "offer", "send" and "troops".)"""
     for question in [
         "How many troops did Canada send to the border?",
+        "When did Justin Trudeau reject Trump's offer to send troops?",
         "What did the Pope say about the cartels?",
         "Who won the 2022 World Cup?",
     ]:
