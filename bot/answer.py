@@ -8,6 +8,8 @@ support an answer it says so and shows the closest passages instead.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
@@ -23,6 +25,32 @@ from index.structure import POST_ATTRIBUTION, furniture_spans
 
 Embed = Callable[[list[str]], np.ndarray]  # normalised vectors, one row per text
 RANKED = 8  # candidates re-scored with the embedder (the rest are far behind on words)
+
+
+class SentenceVectors:
+    """The embedder, with the vectors of recent sentences kept: questions about one story meet
+    the same sentences again (a bot in a channel, a REPL session)."""
+
+    def __init__(self, embed: Embed, size: int = 4096) -> None:
+        self._embed = embed
+        self._size = size
+        self._kept: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._kept[t] for t in texts if t in self._kept}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self._embed(missing), strict=True))
+        with self._lock:
+            for text, vector in known.items():
+                self._kept[text] = vector
+                self._kept.move_to_end(text)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
 
 NOT_FOUND = "The indexed articles do not cover this question."
 # Words that introduce a reason: for "why" questions a sentence that gives one is the better answer.
@@ -174,6 +202,7 @@ class ExtractiveAnswerer:
         min_coverage: float = 0.35,
         embed: Embed | None = None,
         *,
+        rerank: int = RANKED,
         short_answers: bool = True,
         sentence_test: bool = True,
     ) -> None:
@@ -181,7 +210,8 @@ class ExtractiveAnswerer:
         self.min_coverage = min_coverage
         self.max_sentences = max_sentences
         self.idf = idf or (lambda token: 1.0)
-        self.embed = embed
+        self.embed = SentenceVectors(embed) if embed is not None else None
+        self.rerank = rerank
         self.short_answers = short_answers
         self.sentence_test = sentence_test
 
@@ -273,7 +303,7 @@ class ExtractiveAnswerer:
     ) -> list[Candidate]:
         """Re-score the best candidates by how well each answers: the embedding similarity of
         sentence and question joins the word scores (when an embedder is given)."""
-        top = candidates[:RANKED]
+        top = candidates[: max(self.rerank, 1)]
         if self.embed is None or not top:
             return sorted(top, key=lambda c: (_holds_kind(c, asked), c.score), reverse=True)
         vectors = self.embed([question, *(c.text for c in top)])

@@ -194,7 +194,8 @@ def build_service(
         settings.max_answer_sentences,
         idf=searcher.idf,
         min_coverage=settings.min_coverage,
-        embed=searcher.embedder.encode,
+        embed=searcher.embedder.encode if settings.answer_rerank > 0 else None,
+        rerank=settings.answer_rerank,
     )
     return AnswerService(settings, searcher, build_answerer(settings, searcher, extractive))
 
