@@ -46,7 +46,9 @@ def print_answer(console: Console, answer: Answer, full_quotes: bool = False) ->
     short = answer.short_answer
     if short is not None and "\n" in answer.answer:  # the short answer is the first line
         first, rest = answer.answer.split("\n", 1)
-        console.print(f"[bold]{escape(short.text)}[/bold]{escape(first[len(short.text) :])}")
+        console.print(
+            f"[bold]{escape(short.text)}[/bold]{escape(first[len(short.text) :])}", highlight=False
+        )
         console.print(escape(rest))
     else:
         console.print(escape(answer.answer))

@@ -227,3 +227,28 @@ def test_a_sentence_that_adds_nothing_is_dropped() -> None:
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
     assert asked_for(question).kind == kind
+
+
+def test_the_short_answer_is_shown_first_in_bold() -> None:
+    """The REPL and `ask` print it in bold; Discord sends it as the first line, in bold."""
+    import io
+
+    from rich.console import Console
+
+    from bot.answer import Answer, ShortAnswer
+    from bot.discord_bot.formatting import answer_replies
+    from bot.render import print_answer
+
+    answer = Answer(
+        "Which team won?",
+        "Las Vegas Aces [1]\nThe Las Vegas Aces won the title. [1]",
+        True,
+        short_answer=ShortAnswer("Las Vegas Aces", 1, "a", 4, 18),
+    )
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="standard")
+    print_answer(console, answer)
+    shown = console.file.getvalue()
+    assert "\x1b[1mLas Vegas Aces\x1b[0m [1]" in shown
+    assert shown.index("Las Vegas Aces") < shown.index("won the title")
+    first = answer_replies(answer)[0].content or ""
+    assert first.splitlines()[0] == "**Las Vegas Aces** [1]"
