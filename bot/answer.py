@@ -259,8 +259,10 @@ class ExtractiveAnswerer:
             title = set(  # what a reader reads the sentence under
                 tokenize(f"{hit.meta.get('title', '')}\n{hit.meta.get('section', '')}")
             )
+            before: set[str] = set()  # the sentence before, whose subject this one may continue
             for a, b in sentence_spans(hit.text):
                 sentence = hit.text[a:b]
+                previous, before = before, set(tokenize(sentence))
                 if len(sentence) < 20 or POST_ATTRIBUTION.match(sentence):
                     continue
                 if any(fa <= a and b <= fb for fa, fb, _ in furniture):
@@ -273,7 +275,9 @@ class ExtractiveAnswerer:
                 found = terms & tokens
                 overlap = sum(weights[t] for t in found) / total
                 context = sum(weights[t] for t in terms & (tokens | title)) / total
-                seen = tokens | title
+                # "The Aletsch glacier retreated… The glacier lost fifty metres": a name held by
+                # the sentence before is still the subject
+                seen = tokens | title | previous
                 named = sum(bool(n & seen) for n in names) / len(names) if names else 1.0
                 spans = spans_of(sentence, asked.kind or "", terms) if asked.is_fact else []
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
