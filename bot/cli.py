@@ -308,9 +308,14 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N answerable questions.")
     ] = None,
+    weeks: Annotated[
+        str | None,
+        typer.Option("--weeks", help="Only these weekly releases, e.g. 20250110,20250307."),
+    ] = None,
     llm: LlmOption = None,
 ) -> None:
     """Measure retrieval and answer quality on real news questions, against dense and BM25 baselines."""
+    from bot.evaluation.dataset import week_names
     from bot.evaluation.run import render_table, run_eval
 
     settings = _settings()
@@ -319,9 +324,23 @@ def evaluate(
             f"[red]error:[/red] {dataset_dir} is not a folder. Point it at a RealTime QA split."
         )
         raise typer.Exit(2)
+    chosen = [w.strip() for w in weeks.split(",") if w.strip()] if weeks else None
+    known = week_names(dataset_dir)
+    unknown = [w for w in chosen or [] if w not in known]
+    if unknown:
+        err.print(
+            f"[red]error:[/red] no week {', '.join(unknown)} in {dataset_dir}; "
+            f"--weeks takes names of its *_qa.jsonl files, e.g. {known[0] if known else 'YYYYMMDD'}."
+        )
+        raise typer.Exit(2)
     with _user_errors():
         result = run_eval(
-            dataset_dir, settings=settings, distractors=distractors, limit=limit, llm=llm
+            dataset_dir,
+            settings=settings,
+            distractors=distractors,
+            limit=limit,
+            llm=llm,
+            weeks=chosen,
         )
     render_table(result, out)
     if json_out:

@@ -44,7 +44,15 @@ def shorten(text: str, limit: int = 300) -> str:
 
 
 def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:
-    console.print(escape(answer.answer))
+    short = answer.short_answer
+    if short is not None and "\n" in answer.answer:  # the short answer is the first line
+        first, rest = answer.answer.split("\n", 1)
+        console.print(
+            f"[bold]{escape(short.text)}[/bold]{escape(first[len(short.text) :])}", highlight=False
+        )
+        console.print(escape(rest))
+    else:
+        console.print(escape(answer.answer))
     note = getattr(answer, "note", None)  # language-model answers: fallback or verification note
     if note:
         console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)

@@ -210,7 +210,12 @@ def build_service(
     store = store or build_store(settings)
     searcher = HybridSearcher(store, embedder or build_embedder(settings, store), settings)
     extractive = ExtractiveAnswerer(
-        settings.min_relevance, settings.max_answer_sentences, idf=searcher.idf
+        settings.min_relevance,
+        settings.max_answer_sentences,
+        idf=searcher.idf,
+        min_coverage=settings.min_coverage,
+        embed=searcher.embedder.encode if settings.answer_rerank > 0 else None,
+        rerank=settings.answer_rerank,
     )
     return AnswerService(settings, searcher, build_answerer(settings, searcher, extractive))
 

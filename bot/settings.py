@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     min_coverage: float = 0.35
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
+    # sentences the extractive answerer re-scores with the embedder (0: words only, faster)
+    answer_rerank: int = 8
 
     # Language model behind the answerer (bot/llm/models.py): extractive (no model, default),
     # smollm2, llamacpp:PATH.gguf, or a LangChain provider:model such as openai:gpt-4o-mini.

@@ -170,9 +170,18 @@ def _attach(texts: list[str], embed_groups: list[list[discord.Embed]]) -> list[R
     return replies
 
 
+def _answer_text(answer: Answer) -> str:
+    """The answer as Discord markdown: the short answer, when there is one, in bold on the
+    first line."""
+    short = answer.short_answer
+    if short is None or not answer.answer.startswith(short.text):
+        return escape(answer.answer)
+    return f"**{escape(short.text)}**{escape(answer.answer[len(short.text) :])}"
+
+
 def answer_replies(answer: Answer) -> list[Reply]:
     """The answer text, split under the message limit, then its sources as embeds."""
-    texts = split_text(escape(answer.answer), MESSAGE_LIMIT) or ["(no answer)"]
+    texts = split_text(_answer_text(answer), MESSAGE_LIMIT) or ["(no answer)"]
     shown = answer.citations if answer.found else answer.passages
     title = "Sources" if answer.found else "Closest passages"
     fields = [source_field(c) for c in shown]
