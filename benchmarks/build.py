@@ -8,7 +8,10 @@ Per round, in this order and each in a fresh process, on the same articles:
 - floor: ``SentenceTransformer.encode`` (torch) of our chunks, model load excluded;
 - naive: LangChain ``RecursiveCharacterTextSplitter(1000, 200)`` + ``HuggingFaceEmbeddings`` +
   ``Chroma.from_documents``, everything included;
-- ours, for each embedding backend: ``build_index`` from the files, everything included.
+- ours, for each embedding backend: ``build_index`` from the files, everything included; first
+  the default (``auto``: the backend this machine picks), then the others.
+With ``--scale N``, the default build also runs once on N pages, between two runs on the rounds'
+pages, to compare the time per chunk of a large index with a small one's.
 The no-op rebuild runs on the index the evaluation built for the whole distractor corpus
 (``newsbot eval --distractors`` caches it), when it exists.
 """
@@ -25,7 +28,21 @@ from typing import Any
 from benchmarks import common
 
 MODULE = "benchmarks.build"
-BACKENDS = ("onnx-int8", "torch")
+BACKENDS = ("onnx-int8", "onnx", "torch")
+LABELS = {
+    "floor": "floor: torch encode only (load excluded)",
+    "naive": "naive LangChain build",
+    "onnx-int8": "newsbot build, onnx-int8",
+    "onnx": "newsbot build, onnx (float32)",
+    "torch": "newsbot build, torch",
+}
+
+
+def backends() -> tuple[str, ...]:
+    """``auto`` first, then every backend it did not pick on this machine."""
+    from index.embedding import machine_backend
+
+    return ("auto", *(b for b in BACKENDS if b != machine_backend()))
 
 
 def _articles(corpus: Path) -> list[Any]:
@@ -81,22 +98,27 @@ def _settings(corpus: Path, data: Path, backend: str) -> Any:
 
 def step_ours(corpus: Path, data: Path, backend: str) -> dict[str, Any]:
     from index.build import build_index
+    from index.store import Store
 
     clock = time.perf_counter()
-    report = build_index(_settings(corpus, data, backend))
-    return {"chunks": report.chunks_written, "seconds": time.perf_counter() - clock}
+    settings = _settings(corpus, data, backend)
+    report = build_index(settings)
+    seconds = time.perf_counter() - clock
+    meta = Store.open(settings).meta()
+    return {
+        "chunks": report.chunks_written,
+        "seconds": seconds,
+        "embedding_model": meta.embedding_model if meta else "",
+    }
 
 
 def step_noop(corpus: Path, data: Path, backend: str) -> dict[str, Any]:
+    from bot.answering.service import build_embedder
     from index.build import build_index
-    from index.embedding import OnnxEmbedder, SentenceEmbedder, default_cache_dir
+    from index.store import Store
 
     settings = _settings(corpus, data, backend)
-    embedder: Any = (
-        SentenceEmbedder(settings.embedding_model)
-        if backend == "torch"
-        else OnnxEmbedder(settings.embedding_model, backend == "onnx-int8", default_cache_dir())
-    )
+    embedder = build_embedder(settings, Store.open(settings))
     clock = time.perf_counter()
     report = build_index(settings, embedder=embedder)
     return {
@@ -110,12 +132,21 @@ def step_noop(corpus: Path, data: Path, backend: str) -> dict[str, Any]:
 # -- the orchestrator ---------------------------------------------------------------------------
 
 
-def measure_builds(
-    pages: int, repeats: int, backends: tuple[str, ...] = BACKENDS
-) -> dict[str, Any]:
-    corpus = common.write_pages(
+def _corpus(pages: int) -> Path:
+    return common.write_pages(
         common.dev_pages(distractors=True, pages=pages), common.scratch("corpus") / "articles"
     )
+
+
+def _ours(corpus: Path, backend: str) -> dict[str, Any]:
+    data = common.scratch(backend)
+    return common.run_step(
+        MODULE, "--step", "ours", str(corpus), "--data", str(data), "--backend", backend
+    )
+
+
+def measure_builds(pages: int, repeats: int, backends: tuple[str, ...]) -> dict[str, Any]:
+    corpus = _corpus(pages)
     runs: dict[str, list[dict[str, Any]]] = {}
     for _ in range(repeats):
         runs.setdefault("floor", []).append(common.run_step(MODULE, "--step", "floor", str(corpus)))
@@ -124,13 +155,15 @@ def measure_builds(
             common.run_step(MODULE, "--step", "naive", str(corpus), "--data", str(data))
         )
         for backend in backends:
-            data = common.scratch(backend)
-            runs.setdefault(backend, []).append(
-                common.run_step(
-                    MODULE, "--step", "ours", str(corpus), "--data", str(data), "--backend", backend
-                )
-            )
+            runs.setdefault(backend, []).append(_ours(corpus, backend))
     return {"pages": pages, "repeats": repeats, "runs": runs}
+
+
+def measure_scale(pages: int, large: int) -> dict[str, Any]:
+    """The default build on ``large`` pages, between two default builds on ``pages``."""
+    small, big = _corpus(pages), _corpus(large)
+    runs = [_ours(small, "auto"), _ours(big, "auto"), _ours(small, "auto")]
+    return {"pages": pages, "large": large, "runs": runs}
 
 
 def measure_noop(eval_cache: Path, repeats: int) -> dict[str, Any] | None:
@@ -173,19 +206,24 @@ def measure_noop(eval_cache: Path, repeats: int) -> dict[str, Any] | None:
     return {"runs": runs}
 
 
-def render(builds: dict[str, Any], noop: dict[str, Any] | None) -> str:
+def _label(name: str, runs: list[dict[str, Any]]) -> str:
+    if name != "auto":
+        return LABELS[name]
+    from index.embedding import backend_of_key
+
+    picked = backend_of_key("all-MiniLM-L6-v2", runs[0]["embedding_model"]) or "?"
+    return f"newsbot build, default (auto: {picked})"
+
+
+def render(
+    builds: dict[str, Any], noop: dict[str, Any] | None, scale: dict[str, Any] | None = None
+) -> str:
     runs = builds["runs"]
     floor = common.median([r["seconds"] for r in runs["floor"]])
     naive = common.median([r["seconds"] for r in runs["naive"]])
     rows = []
-    for name, label in [
-        ("floor", "floor: torch encode only (load excluded)"),
-        ("naive", "naive LangChain build"),
-        ("onnx-int8", "newsbot build, onnx-int8 (default)"),
-        ("torch", "newsbot build, torch"),
-    ]:
-        if name not in runs:
-            continue
+    for name in runs:
+        label = _label(name, runs[name])
         seconds = common.median([r["seconds"] for r in runs[name]])
         chunks = runs[name][0]["chunks"]
         rows.append(
@@ -206,8 +244,7 @@ def render(builds: dict[str, Any], noop: dict[str, Any] | None) -> str:
         f"Machine: {common.machine()}.",
         "",
         f"{builds['pages']} RealTime QA dev pages (gold articles and distractors), "
-        f"{builds['repeats']} interleaved round(s); medians. Run: `python -m benchmarks.build "
-        f"--pages {builds['pages']} --repeats {builds['repeats']} --write`.",
+        f"{builds['repeats']} interleaved round(s); medians. Run: `{builds['command']}`.",
         "",
         common.table(
             [
@@ -224,6 +261,8 @@ def render(builds: dict[str, Any], noop: dict[str, Any] | None) -> str:
         "",
         f"Every round, in seconds: {spread}.",
     ]
+    if scale:
+        out += ["", _render_scale(scale)]
     if noop:
         r = noop["runs"]
         out += [
@@ -237,22 +276,50 @@ def render(builds: dict[str, Any], noop: dict[str, Any] | None) -> str:
     return "\n".join(out)
 
 
+def _render_scale(scale: dict[str, Any]) -> str:
+    before, big, after = scale["runs"]
+    small_ms = common.median(
+        [1000 * r["seconds"] / r["chunks"] for r in (before, after) if r["chunks"]]
+    )
+    big_ms = 1000 * big["seconds"] / big["chunks"]
+    return (
+        f"Scale, default build: {scale['large']} pages ({big['chunks']:,} chunks) in "
+        f"{big['seconds']:.0f} s, {big_ms:.1f} ms per chunk, peak RSS {big['rss_mb']:.0f} MiB; "
+        f"{scale['pages']} pages ({before['chunks']} chunks) just before and after it: "
+        f"{before['seconds']:.1f} s and {after['seconds']:.1f} s, {small_ms:.1f} ms per chunk. "
+        f"Per chunk, the large build took {big_ms / small_ms:.2f}× the small one's time."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("corpus", nargs="?", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--backend", default="onnx-int8", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--pages", type=int, default=150, help="dev pages to build (default 150)")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument(
-        "--quick", action="store_true", help="8 pages, one round, onnx-int8 only, no no-op run"
+        "--quick", action="store_true", help="8 pages, one round, the default only, no no-op run"
     )
     parser.add_argument(
         "--eval-cache",
         type=Path,
         default=None,
         help="where `newsbot eval` cached its indexes (default: data dir)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="also build N pages with the default backend (the dev split has about 1,900)",
+    )
+    parser.add_argument(
+        "--backends",
+        help="comma-separated backends to build with (default: auto, then the others)",
+    )
+    parser.add_argument(
+        "--no-noop", action="store_true", help="skip the no-op rebuild of the eval's index"
     )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
@@ -266,14 +333,17 @@ def main() -> None:
         common.emit(steps[args.step]())
         return
     pages, repeats = (8, 1) if args.quick else (args.pages, args.repeats)
-    builds = measure_builds(pages, repeats, BACKENDS[:1] if args.quick else BACKENDS)
+    chosen = tuple(args.backends.split(",")) if args.backends else backends()
+    builds = measure_builds(pages, repeats, ("auto",) if args.quick else chosen)
+    builds["command"] = " ".join(["python -m benchmarks.build", *sys.argv[1:]])
+    scale = measure_scale(pages, args.scale) if args.scale and not args.quick else None
     noop = None
-    if not args.quick:
+    if not args.quick and not args.no_noop:
         from bot.settings import Settings
 
         cache = args.eval_cache or Settings().data_dir / "eval-cache"
         noop = measure_noop(cache, 3)
-    markdown = render(builds, noop)
+    markdown = render(builds, noop, scale)
     print(markdown)
     if args.write:
         common.write_section("build", markdown)

@@ -126,11 +126,16 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def machine() -> str:
+    """The machine a figure came from: processor model and vector/int8 instructions, cores,
+    versions, and how busy it was (other jobs share the cores on the development machine)."""
     import torch
 
+    from index.embedding import cpu_info
+
     return (
-        f"{os.cpu_count()} CPU cores ({platform.machine()}), Python {platform.python_version()}, "
-        f"torch {torch.__version__}, load average at start {os.getloadavg()[0]:.2f}"
+        f"{cpu_info().describe()} ({os.cpu_count()} CPU cores, {platform.machine()}); "
+        f"Python {platform.python_version()}, torch {torch.__version__}; "
+        f"load average at start {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -7,7 +7,10 @@ into ``bot/``; they are re-exported here for the front ends.
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from index.errors import (
+    ArticleFolderError,
     ConfigError,
     FetchError,
     IndexBusy,
@@ -17,10 +20,13 @@ from index.errors import (
     ModelNotFound,
     NewsbotError,
     PromptError,
+    PruneRefused,
+    StoreDamaged,
     StoreUnavailable,
 )
 
 __all__ = [
+    "ArticleFolderError",
     "ConfigError",
     "FetchError",
     "IndexBusy",
@@ -30,6 +36,8 @@ __all__ = [
     "ModelNotFound",
     "NewsbotError",
     "PromptError",
+    "PruneRefused",
+    "StoreDamaged",
     "StoreUnavailable",
     "user_message",
 ]
@@ -37,4 +45,4 @@ __all__ = [
 
 def user_message(error: NewsbotError) -> tuple[str, int]:
     """(the line to print, the exit code) for a domain error: exit 2 is bad input or settings."""
-    return f"[red]error:[/red] {error}", error.exit_code
+    return f"[red]error:[/red] {escape(str(error))}", error.exit_code

@@ -28,6 +28,8 @@ class AnswerSettings(Section):
     max_answer_sentences: int = 3
     # "today" for date words in questions (unset: the real today)
     today: date | None = None
+    # sentences the extractive answerer re-scores with the embedder (0: words only, faster)
+    answer_rerank: int = 8
 
 
 class LlmSettings(Section):

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from index import prune as prune_rules
 from index.chunking import CHUNKER_VERSION, chunk_article
 from index.config import IndexSettings, StoreSettings
-from index.embedding import Embedder, embedder_for, embedding_key
-from index.errors import IndexBusy
+from index.embedding import Embedder, choose_backend, embedder_for, embedding_key
+from index.errors import ConfigError, IndexBusy
 from index.models import Article, Chunk
 from index.passage import Passage, chunk_id
-from index.sources import Problem, SourceFile, discover, read_file
+from index.sources import Problem, SourceFile, read_file, scan
 from index.store import ArticleRecord, IndexMeta, Store
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,19 @@ class BuildReport:
     full: bool = False
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)  # sources not removed: over the share
+    max_share: float = 0.0
+    live: int = 0  # articles in the index before the update
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    def held_back_note(self, how: str = prune_rules.PRUNE_HINT) -> str:
+        """Why nothing was removed and what to do, when removals were held back ("" if not)."""
+        if not self.held_back:
+            return ""
+        return prune_rules.held_back_note(len(self.held_back), self.live, self.max_share, how)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +77,7 @@ class BuildReport:
             "full": self.full,
             "seconds": round(self.seconds, 3),
             "problems": [str(p) for p in self.problems],
+            "held_back": self.held_back,
         }
 
 
@@ -123,11 +134,12 @@ class Builder:
         self._embedder = embedder
         self.progress = progress
         self.report = BuildReport()
+        self.backend = settings.embedding_backend  # ``auto`` is resolved in :meth:`run`
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = embedder_for(self.settings)
+            self._embedder = embedder_for(self.settings, backend=self.backend)
         return self._embedder
 
     @property
@@ -135,25 +147,52 @@ class Builder:
         """What the index records as its model: the embedder's own when one was passed in."""
         if self._embedder is not None:
             return self._embedder.key
-        return embedding_key(self.settings.embedding_model, self.settings.embedding_backend)
+        return embedding_key(self.settings.embedding_model, self.backend)
 
-    def run(self, folders: Sequence[Path], full: bool) -> BuildReport:
+    def run(self, folders: Sequence[Path], full: bool, prune: bool = False) -> BuildReport:
         started = time.perf_counter()
+        s = self.settings
+        library = s.fetched_dir
+        folders = prune_rules.distinct(folders)
+        prune_rules.check_folders(folders, library)
         meta = self.store.meta()
+        recorded = meta.embedding_model if meta is not None and not full else None
+        self.backend = choose_backend(
+            self.settings.embedding_backend, self.settings.embedding_model, recorded
+        )
+        live = self.store.manifest(meta.generation) if meta is not None else {}
+        found = scan(folders, s.follow_links)
+        prune_rules.check_not_emptied(folders, found, live, library, prune)
+        self.report.problems.extend(found.problems)
         generation, fresh = self._target_generation(meta, full)
         self.report.full = fresh
-        manifest = self.store.manifest(generation)
-        files, problems = discover(folders)
-        self.report.problems.extend(problems)
-        to_index, keep_ids, source_updates = self._compare(files, manifest)
+        manifest = live if not fresh else self.store.manifest(generation)
+        to_index, keep_ids, source_updates = self._compare(found.files, manifest)
         pending_ids = {p.article.id for p in to_index}
-        removed = [i for i in manifest if i not in keep_ids and i not in pending_ids]
-        changed = bool(to_index or removed)
+        gone = [i for i in live if i not in keep_ids and i not in pending_ids]
+        scanned = any(prune_rules.same(f, library) for f in folders) and library.is_dir()
+        decision = prune_rules.decide(gone, live, found, library, scanned, prune, s.prune_max_share)
+        self.report.problems.extend(decision.problems)
+        self.report.held_back = decision.held_back
+        self.report.max_share = s.prune_max_share
+        self.report.live = len(live)
+        if fresh and meta is not None:  # the new generation keeps what the old one spares
+            to_index += self._carry_over(meta.generation, decision.spare, live, manifest, keep_ids)
+            pending_ids = {p.article.id for p in to_index}
+            removed = [i for i in manifest if i not in keep_ids and i not in pending_ids]
+        else:
+            removed = decision.remove
+        changed = bool(to_index or removed or (fresh and decision.remove))
+        if changed or fresh:
+            self.store.room_to_write()
         if changed and not fresh and meta is not None:
             self.store.write_meta(replace(meta, dirty=True))
         self.store.update_sources(generation, source_updates)
         self._index_articles(generation, to_index, manifest)
-        self._remove(generation, removed, manifest)
+        if fresh and meta is not None:
+            self._keep_removed(meta.generation, [live[i] for i in decision.remove])
+            self.report.removed += len(decision.remove)
+        self._remove(generation, removed, manifest, count=not fresh)
         _checkpoint("removed")
         if changed or fresh or (meta is not None and meta.dirty):
             self._sweep(generation)
@@ -165,30 +204,70 @@ class Builder:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def restore(self, meta: IndexMeta, articles: Sequence[prune_rules.Removed]) -> None:
+        """Index ``articles`` again into the live generation, from their kept texts."""
+        if meta.embedding_model != self.embedding_key or meta.chunker != chunker_key(self.settings):
+            raise ConfigError(
+                f"The index was built with {meta.embedding_model} ({meta.chunker}), not with the "
+                "current embedding and chunk settings. Restore with the settings the index was "
+                "built with, or run `newsbot index` first."
+            )
+        live = self.store.manifest(meta.generation)
+        pending = [_Pending(a.article(), a.record.source_hash) for a in articles]
+        if pending:
+            self.store.room_to_write()
+            self.store.write_meta(replace(meta, dirty=True))
+            self._index_articles(meta.generation, pending, live)
+            self._publish(meta, meta.generation, False, True)
+
+    def _carry_over(
+        self,
+        generation: int,
+        spare: list[str],
+        live: dict[str, ArticleRecord],
+        target: dict[str, ArticleRecord],
+        keep: set[str],
+    ) -> list[_Pending]:
+        """Spared articles of the old generation, to be indexed into the new one from their
+        stored text (the files they came from are not in this scan)."""
+        todo = []
+        for article_id in spare:
+            record = live[article_id]
+            old = target.get(article_id)
+            if old is not None and old.content_hash == record.content_hash:
+                keep.add(article_id)
+            else:
+                todo.append(record)
+        return [
+            _Pending(a.article(), a.record.source_hash)
+            for a in prune_rules.stored(self.store, generation, todo)
+        ]
+
     # -- planning ------------------------------------------------------------------------------
     def _target_generation(self, meta: IndexMeta | None, full: bool) -> tuple[int, bool]:
         """The generation to write: the live one, or a new one when the model or chunking changed.
 
-        A new generation left behind by a killed full rebuild is resumed, not started over."""
+        A new generation left behind by a killed full rebuild is resumed, not started over, if it
+        was started with the same vectors and chunks (its mark says so): vectors of two models or
+        backends never share a generation."""
         existing = self.store.generations()
-        wanted_model = self.embedding_key
-        wanted_chunker = chunker_key(self.settings)
-        same = (
-            meta is not None
-            and meta.embedding_model == wanted_model
-            and meta.chunker == wanted_chunker
-        )
+        wanted = {"embedding_model": self.embedding_key, "chunker": chunker_key(self.settings)}
+        same = meta is not None and wanted == {
+            "embedding_model": meta.embedding_model,
+            "chunker": meta.chunker,
+        }
         if meta is not None and same and not full:
             for stale in existing - {meta.generation}:
                 self.store.drop_generation(stale)
             return meta.generation, False
         live = meta.generation if meta else 0
-        leftovers = sorted(g for g in existing if g > live)
-        target = leftovers[-1] if leftovers and not full else max(existing | {live}) + 1
+        leftovers = [g for g in sorted(existing) if g > live and not full]
+        resumable = [g for g in leftovers if self.store.generation_mark(g) == wanted]
+        target = resumable[-1] if resumable else max(existing | {live}) + 1
         for stale in existing - {live, target}:
             self.store.drop_generation(stale)
-        if full and target in existing:
-            self.store.drop_generation(target)
+        if not resumable:
+            self.store.mark_generation(target, wanted)
         return target, True
 
     def _compare(
@@ -300,8 +379,15 @@ class Builder:
         return len(ids)
 
     def _remove(
-        self, generation: int, removed: list[str], manifest: dict[str, ArticleRecord]
+        self,
+        generation: int,
+        removed: list[str],
+        manifest: dict[str, ArticleRecord],
+        count: bool = True,
     ) -> None:
+        if count:  # what this update removes from the index (kept for `newsbot restore`)
+            self._keep_removed(generation, [manifest[i] for i in removed])
+            self.report.removed += len(removed)
         self.store.remove_articles(generation, removed)
         stale = [
             chunk_id(i, manifest[i].content_hash, n)
@@ -309,7 +395,12 @@ class Builder:
             for n in range(manifest[i].chunks)
         ]
         self.store.delete_chunks(generation, stale)
-        self.report.removed += len(removed)
+
+    def _keep_removed(self, generation: int, records: list[ArticleRecord]) -> None:
+        if records:
+            prune_rules.keep_removed(
+                self.store, generation, records, self.settings.removed_retention_days
+            )
 
     def _sweep(self, generation: int) -> None:
         """Delete chunks that no manifest row vouches for (left by a crash mid-write)."""
@@ -367,12 +458,64 @@ def build_index(
     folders: Sequence[Path] | None = None,
     *,
     full: bool = False,
+    prune: bool = False,
     store: Store | None = None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Bring the index in line with the article folders; returns what was done."""
+    """Bring the index in line with the article folders; returns what was done.
+
+    ``prune`` confirms a large removal (see index.prune): without it, an update that would remove
+    more than NEWSBOT_PRUNE_MAX_SHARE of the index removes nothing and lists it in ``held_back``."""
     store = store or Store.open(settings)
     with writer_lock(settings, store):
         folders = list(folders) if folders else list(settings.article_folders)
-        return Builder(settings, store, embedder, progress).run(folders, full)
+        return Builder(settings, store, embedder, progress).run(folders, full, prune)
+
+
+@dataclass
+class RestoreReport:
+    """What :func:`restore_last` put back."""
+
+    restored: list[str] = field(default_factory=list)  # titles
+    already: int = 0  # back in the index already (indexed again since)
+    removed_at: float | None = None  # when the undone update removed them (Unix time)
+    articles: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "restored": self.restored,
+            "already_indexed": self.already,
+            "removed_at": self.removed_at,
+            "articles": self.articles,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def restore_last(
+    settings: IndexSettings, *, store: Store | None = None, embedder: Embedder | None = None
+) -> RestoreReport:
+    """Undo the last update that removed articles: index them again from their kept records
+    (NEWSBOT_REMOVED_RETENTION_DAYS), and forget that removal, so a second call undoes the one
+    before it."""
+    started = time.perf_counter()
+    store = store or Store.open(settings)
+    report = RestoreReport()
+    with writer_lock(settings, store):
+        store.forget_removed(before=time.time() - settings.removed_retention_days * 86400)
+        batches = store.removed_batches()
+        meta = store.meta()
+        if batches and meta is not None:
+            batch, report.removed_at, _ = batches[0]
+            removed = [prune_rules.Removed(*row) for row in store.removed_in(batch)]
+            live = store.manifest(meta.generation)
+            back = [r for r in removed if r.record.id not in live]
+            Builder(settings, store, embedder, None).restore(meta, back)
+            report.restored = sorted(r.record.title for r in back)
+            report.already = len(removed) - len(back)
+            store.forget_removed(batch=batch)
+        final = store.meta()
+        report.articles = len(store.manifest(final.generation)) if final else 0
+    report.seconds = time.perf_counter() - started
+    return report

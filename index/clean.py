@@ -51,7 +51,14 @@ SOCIAL_LINK = re.compile(
     r"\s*(?:https?://t\.co/\S*|pic\.twitter\.com/\S*|https?://pic\.x\.com/\S*)"
 )
 
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Characters that show nothing but change what a reader sees: zero-width spaces and joiners, the
+# soft hyphen, word joiners and invisible operators, the byte-order mark, and the bidirectional
+# marks, embeddings, overrides and isolates, with which text can reverse what is shown ("evil.exe"
+# shown as "exe.live"), plus the tag characters that can carry hidden text.
+INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
@@ -71,7 +78,7 @@ def repair_mojibake(text: str) -> str:
 def normalize_whitespace(text: str) -> str:
     """Drop control and zero-width characters, collapse runs of spaces, trim every line."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ZERO_WIDTH.sub("", text)
+    text = INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
@@ -79,6 +86,11 @@ def normalize_whitespace(text: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip("\n")
+
+
+def remove_invisible(text: str) -> str:
+    """``text`` without the invisible and direction-changing characters of :data:`INVISIBLE`."""
+    return INVISIBLE.sub("", text)
 
 
 def strip_social_links(text: str) -> str:
@@ -101,4 +113,4 @@ def clean_text(text: str) -> str:
 
 
 def _strip_invisible(text: str) -> str:
-    return _CONTROL.sub("", _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+    return _CONTROL.sub("", INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))

@@ -77,13 +77,18 @@ class IndexSettings(StoreSettings):
     article_dirs: Annotated[list[Path], NoDecode] = [Path("seeds")]
     max_article_bytes: int = 20_000_000
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    embedding_backend: str = "onnx-int8"  # onnx-int8 (fast, default), onnx, or torch
+    embedding_backend: str = "auto"  # auto (by the CPU and the index), onnx-int8, onnx, torch
     embedding_device: str = "cpu"
     model_cache: Path | None = None  # ONNX exports; default ~/.cache/newsbot/models
     embedding_batch_size: int = 64
     chunk_chars: int = 900
     chunk_overlap: int = 1
     chunk_min_chars: int = 200  # a shorter section joins a neighbour (index/chunking.py)
+    # What an update may remove (index/prune.py): more than this share of the index at once needs
+    # `newsbot index --prune`; removed articles are kept this many days for `newsbot restore`.
+    prune_max_share: float = Field(0.2, ge=0.0, le=1.0)
+    removed_retention_days: float = Field(30.0, ge=0.0)
+    follow_links: bool = False  # follow links that lead out of an article folder
 
     @field_validator("article_dirs", mode="before")
     @classmethod
@@ -110,12 +115,15 @@ class WebSettings(IndexSettings):
 
     feeds: Annotated[list[str], NoDecode] = []
     fetch_timeout: float = 20.0
-    fetch_max_bytes: int = 5_000_000
+    fetch_max_bytes: int = 5_000_000  # of the decompressed page
     user_agent: str = "newsbot/0.1 (news question-answering bot)"
     watch_interval: float = 900.0
     near_duplicate_threshold: float = 0.6
+    # host names, IP addresses or networks that may be fetched although private or loopback
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = []
+    feed_max_items: int = Field(50, ge=1)  # articles fetched per feed per check; newest first
 
-    @field_validator("feeds", mode="before")
+    @field_validator("feeds", "fetch_allow_hosts", mode="before")
     @classmethod
     def _split_feeds(cls, value: Any) -> Any:
         return split_list(value)

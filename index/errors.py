@@ -57,3 +57,16 @@ class FetchError(NewsbotError):
         self.url = url
         self.reason = reason
         self.permanent = permanent  # False for timeouts and server errors, worth retrying later
+
+
+class ArticleFolderError(ConfigError):
+    """A configured article folder is missing, unreadable, empty or clashes with another: the
+    update stops before changing anything, so the index keeps its articles."""
+
+
+class PruneRefused(NewsbotError):
+    """An update would remove more of the index than NEWSBOT_PRUNE_MAX_SHARE allows at once."""
+
+
+class StoreDamaged(NewsbotError):
+    """The store's files are unreadable (corrupted, truncated) or the disk holding them is full."""

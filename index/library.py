@@ -54,6 +54,11 @@ class Record:
         return list(self.data.get("urls") or [self.url])
 
     @property
+    def fetched_from(self) -> list[str]:
+        """The addresses whose fetches stored this story's text (older records: all of them)."""
+        return list(self.data.get("fetched_from") or self.urls)
+
+    @property
     def title(self) -> str:
         return str(self.data.get("title", ""))
 
@@ -119,9 +124,9 @@ class Library:
         record_id = self._by_url.get(url_key(url))
         return self.records.get(record_id) if record_id else None
 
-    def match(self, article: Extracted) -> Match | None:
+    def match(self, article: Extracted, by_address: bool = True) -> Match | None:
         """The record this article is a copy of, if any: same address, same text, or nearly."""
-        for url in article.urls:
+        for url in article.urls if by_address else ():
             record = self.find_url(url)
             if record is not None:
                 return Match(record, "same address")
@@ -147,6 +152,7 @@ class Library:
             "publish_date": article.published or published,
             "authors": list(article.authors),
             "fetched": _now(),
+            "fetched_from": _unique([clean_url(u) for u in article.fetched or article.urls]),
             "feed": feed,
             "text_hash": text_fingerprint(article.text),
             "minhash": [int(v) for v in minhash(article.text)],
@@ -171,6 +177,7 @@ class Library:
             text_hash=text_fingerprint(article.text),
             minhash=[int(v) for v in minhash(article.text)],
             urls=_unique([*record.urls, *(clean_url(u) for u in article.urls)]),
+            fetched_from=_unique([*record.fetched_from, *(clean_url(u) for u in article.fetched)]),
         )
         updated = Record(record.path, data)
         self._write(updated)

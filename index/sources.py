@@ -10,6 +10,7 @@ import codecs
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,28 +54,104 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass
+class Scan:
+    """What :func:`scan` found: the article files, the problems, and the folders (as key
+    prefixes, ``"<folder name>/<relative path>/"``) whose contents could not be listed."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+
+
 def discover(folders: Iterable[Path]) -> tuple[list[SourceFile], list[Problem]]:
     """List the article files under ``folders`` with a hash of their bytes."""
-    files: list[SourceFile] = []
-    problems: list[Problem] = []
+    found = scan(folders)
+    return found.files, found.problems
+
+
+def scan(folders: Iterable[Path], follow_links: bool = False) -> Scan:
+    """List the article files under ``folders`` with a hash of their bytes.
+
+    A link (to a file or a folder) that leads out of its article folder is not followed unless
+    ``follow_links`` (NEWSBOT_FOLLOW_LINKS): an article folder holds articles, not a way to
+    quote any file on the machine. Links that stay inside the folder are followed."""
+    found = Scan()
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
-            problems.append(Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS"))
+            found.problems.append(
+                Problem(str(folder), "folder not found; check NEWSBOT_ARTICLE_DIRS")
+            )
             continue
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = path.relative_to(folder)
-            if path.suffix.lower() not in SUFFIXES or any(
-                p.startswith(".") for p in relative.parts
-            ):
-                continue  # hidden files and folders inside an article folder are not articles
-            key = f"{folder.resolve().name}/{relative.as_posix()}"
-            try:
-                digest = _file_hash(path)
-            except OSError:
-                digest = ""  # read_file says why; the articles it held stay indexed
-            files.append(SourceFile(path, key, digest))
-    return files, problems
+        _scan_folder(folder, follow_links, found)
+    return found
+
+
+def _scan_folder(folder: Path, follow_links: bool, found: Scan) -> None:
+    root = folder.resolve()
+    name = root.name
+
+    def key(path: Path) -> str:
+        relative = path.relative_to(folder).as_posix()
+        return printable(f"{name}/{relative}" if relative != "." else name)
+
+    def unlisted(error: OSError) -> None:
+        prefix = key(Path(error.filename or folder))
+        found.unlisted.append(f"{prefix}/")
+        found.problems.append(
+            Problem(
+                prefix,
+                f"folder could not be read ({_reason(error)}); its indexed articles are kept. "
+                "Check its permissions",
+            )
+        )
+
+    def allowed(path: Path) -> bool:
+        """Not a link, or one that stays inside the folder, or links are followed."""
+        if follow_links or not path.is_symlink():
+            return True
+        target = path.resolve()
+        if target == root or root in target.parents:
+            return True
+        found.problems.append(
+            Problem(
+                key(path),
+                f"a link to {target}, outside the article folder; not followed. "
+                "Set NEWSBOT_FOLLOW_LINKS=true to index what links point to",
+            )
+        )
+        return False
+
+    visited: set[Path] = set()  # real folders already listed: a link to a parent is no loop
+    paths: list[Path] = []
+    for top, dirs, names in os.walk(folder, onerror=unlisted, followlinks=True):
+        here = Path(top)
+        real = here.resolve()
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and allowed(here / d))
+        paths.extend(here / n for n in names if not n.startswith("."))
+    for path in sorted(paths):
+        if path.suffix.lower() not in SUFFIXES or not allowed(path) or not path.is_file():
+            continue  # hidden files and folders inside an article folder are not articles
+        try:
+            digest = _file_hash(path)
+        except OSError:
+            digest = ""  # read_file says why; the articles it held stay indexed
+        found.files.append(SourceFile(path, key(path), digest))
+
+
+def printable(name: str) -> str:
+    """A file name as it can be shown, stored and put in JSON: bytes that are not UTF-8 become
+    ``\\xNN`` and characters that are not printable (a newline, a direction override) become
+    escapes, so a name can neither break ``--json`` output nor forge a line of a report."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def _file_hash(path: Path) -> str:
@@ -275,14 +352,7 @@ def _html_record(html: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if doc is not None:
         data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = data.get("text") or ""
-    title = data.get("title") or ""
-    deep = _DeepHtml.read(html)
-    if deep.depth > _LXML_MAX_DEPTH:  # lxml drops what is nested deeper: read it plainly
-        plain = deep.record()
-        if len(plain["text"]) > len(text):
-            log.info("HTML nested %d deep: read with the plain parser", deep.depth)
-            title, text = title or plain["title"], plain["text"]
+    title, text = deep_html_text(html, data.get("title") or "", data.get("text") or "")
     if not text:
         return {}
     if title and text.startswith(title):
@@ -295,6 +365,18 @@ def _html_record(html: str) -> dict[str, Any]:
         "publish_date": data.get("date"),
         "authors": authors,
     }
+
+
+def deep_html_text(html: str, title: str, text: str) -> tuple[str, str]:
+    """The title and text of a page that lxml read as ``title`` and ``text``: when the page is
+    nested deeper than lxml reads, the plain reader's, if it found more."""
+    deep = _DeepHtml.read(html)
+    if deep.depth > _LXML_MAX_DEPTH:  # lxml drops what is nested deeper: read it plainly
+        plain = deep.record()
+        if len(plain["text"]) > len(text):
+            log.info("HTML nested %d deep: read with the plain parser", deep.depth)
+            return title or plain["title"], plain["text"]
+    return title, text
 
 
 _LXML_MAX_DEPTH = 255  # libxml2's default nesting limit: deeper elements are dropped

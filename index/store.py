@@ -16,19 +16,22 @@ rebuild (new model) fills a new generation and flips the pointer in ``_meta`` la
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import logging
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from index.config import StoreSettings
-from index.errors import StoreUnavailable
+from index.errors import StoreDamaged, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
+        check_files(path)
         if fresh:  # forget the shared instance (a private cache; the public reset clears all)
             from chromadb.api.shared_system_client import SharedSystemClient
 
@@ -108,11 +112,140 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
             else:
                 SharedSystemClient.clear_system_cache()
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as error:  # chromadb raises several unrelated types for "cannot connect"
+    except StoreDamaged:
+        raise
+    except BaseException as error:  # chromadb raises several unrelated types for "cannot connect"
+        embedded = not (settings.chroma_host or settings.chroma_api_key)
+        damage = damaged(error, settings.store_location, embedded)
+        if damage is not None:
+            raise damage from error
+        if not isinstance(error, Exception):
+            raise
+        if embedded:
+            raise StoreUnavailable(
+                f"Cannot open the embedded store at {settings.store_location}: {_first(error)}. "
+                "Check that the folder is readable and writable by this user."
+            ) from error
         raise StoreUnavailable(
             f"Cannot open the Chroma store at {settings.store_location}: {error}. "
             "Check that the server is running and CHROMA_HOST/CHROMA_PORT are right."
         ) from error
+
+
+SQLITE_FILE = "chroma.sqlite3"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _recovery(location: str) -> str:
+    return (
+        f"Move it aside and rebuild the index from the article files: mv {location} "
+        f"{location}.damaged && newsbot index"
+    )
+
+
+def check_files(path: Path) -> None:
+    """StoreDamaged when the embedded store's database is not one: empty (a crash or a full
+    disk while it was first written) or not SQLite at all. Chroma would take an empty file for
+    an empty index, and panic on a foreign one."""
+    database = path / SQLITE_FILE
+    try:
+        with database.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return  # a new store
+    except OSError as error:
+        raise StoreDamaged(
+            f"The index at {path} cannot be read ({error.strerror or error}). Check the "
+            "permissions of that folder and the disk it is on."
+        ) from error
+    if not head:
+        raise StoreDamaged(
+            f"The index at {path} is damaged: {SQLITE_FILE} is empty (0 bytes). "
+            + _recovery(str(path))
+        )
+    if head != _SQLITE_MAGIC:
+        raise StoreDamaged(
+            f"The index at {path} is damaged: {SQLITE_FILE} is not a database. "
+            + _recovery(str(path))
+        )
+    problem = _unreadable_tables(database)
+    if problem:
+        raise StoreDamaged(f"The index at {path} is damaged ({problem}). " + _recovery(str(path)))
+
+
+def _unreadable_tables(database: Path) -> str | None:
+    """Read the small tables Chroma reads when it opens the store (a millisecond or two): a
+    damaged page there makes Chroma's Rust core panic, with a long backtrace, before Python
+    sees an error."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as error:
+        return str(error)
+    try:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        for table in _OPENING_TABLES & names:
+            connection.execute(f"SELECT * FROM {table}").fetchall()  # fixed names, not input
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            return None  # a writer is at work; Chroma waits for it
+        return str(error)
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    finally:
+        connection.close()
+    return None
+
+
+# What Chroma reads on opening an embedded store (its own small bookkeeping tables).
+_OPENING_TABLES = frozenset(
+    {"migrations", "tenants", "databases", "collections", "segments", "collection_metadata"}
+    | {"segment_metadata", "maintenance_log", "acquire_write", "max_seq_id"}
+)
+
+
+_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_CORRUPT = ("malformed", "file is not a database", "corrupt")
+
+
+# An update needs room for the new vectors, texts and Chroma's log: below this much free space on
+# the embedded store's disk it stops before writing anything (a write that fails halfway leaves
+# Chroma's log unapplied, and then even reading fails until there is room again).
+LOW_SPACE = 32 * 2**20
+
+
+def free_space(location: str) -> int | None:
+    try:
+        return shutil.disk_usage(location).free
+    except OSError:
+        return None
+
+
+def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged | None:
+    """The StoreDamaged that ``error`` means, if it means a full disk or a damaged store."""
+    text = f"{type(error).__name__}: {error}".lower()
+    no_space = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    free = free_space(location) if embedded else None
+    if no_space or any(marker in text for marker in _FULL) or (free is not None and free < 2**20):
+        where = f"the disk holding the index at {location}" if embedded else location
+        return StoreDamaged(
+            f"No space left on {where}. Nothing indexed is lost. Free some disk space and run "
+            "the command again."
+        )
+    if not embedded:
+        return None  # a server reports its own troubles; its log has the details
+    if type(error).__name__ == "PanicException" or any(m in text for m in _CORRUPT):
+        return StoreDamaged(
+            f"The index at {location} is damaged ({_first(error)}). " + _recovery(location)
+        )
+    return None
+
+
+def _first(error: BaseException, limit: int = 160) -> str:
+    """The first line of an error's message, shortened: enough to recognise, no traceback."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -184,14 +317,30 @@ class Store:
         self._meta_collection = None
         self._handles = {}
 
+    def room_to_write(self) -> None:
+        """StoreDamaged, before anything is written, when the embedded store's disk is nearly
+        full. (A server's disk is the server's to watch.)"""
+        if self._reopen is None:
+            return
+        free = free_space(self.location)
+        if free is not None and free < LOW_SPACE:
+            raise StoreDamaged(
+                f"Only {free / 2**20:.1f} MB are free on the disk holding the index at "
+                f"{self.location}, so the update stopped before writing anything; the index "
+                f"answers as before. Free at least {LOW_SPACE // 2**20} MB and run it again."
+            )
+
     @contextmanager
     def reachable(self) -> Iterator[None]:
         try:
             yield
-        except StoreUnavailable:
+        except (StoreUnavailable, StoreDamaged):
             raise
-        except Exception as error:
-            if not _unreachable(error):
+        except BaseException as error:  # a Rust panic in Chroma is not an Exception
+            damage = damaged(error, self.location, embedded=self._reopen is not None)
+            if damage is not None:
+                raise damage from error
+            if not isinstance(error, Exception) or not _unreachable(error):
                 raise
             raise StoreUnavailable(
                 f"The Chroma store at {self.location} is not answering ({error}). "
@@ -299,23 +448,25 @@ class Store:
             except Exception:  # already gone
                 log.debug("collection %s was already gone", name)
 
+    @_remote
+    def mark_generation(self, generation: int, mark: dict[str, str]) -> None:
+        """Record what a generation's chunks are made with (the embedding key, the chunker), so a
+        build that resumes it can check it makes the same kind."""
+        self.chunks(generation).modify(metadata={f"newsbot_{k}": v for k, v in mark.items()})
+
+    @_remote
+    def generation_mark(self, generation: int) -> dict[str, str]:
+        metadata = self.chunks(generation).metadata or {}
+        head = "newsbot_"
+        return {k[len(head) :]: str(v) for k, v in metadata.items() if k.startswith(head)}
+
     # -- manifest ------------------------------------------------------------------------------
     @_remote
     def manifest(self, generation: int) -> dict[str, ArticleRecord]:
         records: dict[str, ArticleRecord] = {}
         for ids, metadatas, _ in self._pages(self.articles(generation), ["metadatas"]):
             for article_id, m in zip(ids, metadatas, strict=True):
-                records[article_id] = ArticleRecord(
-                    id=article_id,
-                    content_hash=str(m["content_hash"]),
-                    source=str(m["source"]),
-                    source_hash=str(m.get("source_hash", "")),
-                    title=str(m.get("title", "")),
-                    url=str(m.get("url", "")),
-                    published=str(m.get("published", "")),
-                    authors=str(m.get("authors", "")),
-                    chunks=int(m.get("chunks", 0)),
-                )
+                records[article_id] = _record_from(article_id, m)
         return records
 
     @_remote
@@ -349,6 +500,59 @@ class Store:
             return {}
         got = self.articles(generation).get(ids=list(ids), include=["documents"])
         return dict(zip(got["ids"], got["documents"], strict=True))
+
+    # -- removed articles, kept for undo (index/prune.py) -----------------------------------------
+    def _removed(self) -> Any:
+        return self._collection(f"{self.prefix}_removed", {"hnsw": {"space": "l2"}})
+
+    @_remote
+    def keep_removed(
+        self, batch: str, removed_at: float, rows: Sequence[tuple[ArticleRecord, str, str]]
+    ) -> None:
+        """Keep removed articles (record, text, other addresses) as one batch, without vectors."""
+        for start in range(0, len(rows), _PAGE):
+            page = rows[start : start + _PAGE]
+            self._removed().upsert(
+                ids=[f"{batch}:{r.id}" for r, _, _ in page],
+                embeddings=[_PLACEHOLDER] * len(page),
+                documents=[text for _, text, _ in page],
+                metadatas=[
+                    {
+                        **_record_metadata(r),
+                        "article_id": r.id,
+                        "batch": batch,
+                        "removed_at": removed_at,
+                        "other_urls": urls,
+                    }
+                    for r, _, urls in page
+                ],
+            )
+
+    @_remote
+    def removed_batches(self) -> list[tuple[str, float, int]]:
+        """(batch, when as a Unix time, articles) of every kept removal, newest first."""
+        found: dict[str, tuple[float, int]] = {}
+        for _, metadatas, _ in self._pages(self._removed(), ["metadatas"]):
+            for m in metadatas:
+                when, count = found.get(str(m["batch"]), (float(m["removed_at"]), 0))
+                found[str(m["batch"])] = (when, count + 1)
+        return sorted(((b, w, n) for b, (w, n) in found.items()), key=lambda x: -x[1])
+
+    @_remote
+    def removed_in(self, batch: str) -> list[tuple[ArticleRecord, str, str]]:
+        got = self._removed().get(where={"batch": batch}, include=["metadatas", "documents"])
+        return [
+            (_record_from(str(m["article_id"]), m), text, str(m.get("other_urls") or ""))
+            for m, text in zip(got["metadatas"], got["documents"], strict=True)
+        ]
+
+    @_remote
+    def forget_removed(self, batch: str | None = None, before: float | None = None) -> None:
+        """Drop one kept batch, or every batch removed before a Unix time."""
+        if batch is not None:
+            self._removed().delete(where={"batch": batch})
+        elif before is not None:
+            self._removed().delete(where={"removed_at": {"$lt": before}})
 
     # -- chunks --------------------------------------------------------------------------------
     @_remote
@@ -491,3 +695,17 @@ def _record_metadata(record: ArticleRecord) -> dict[str, Any]:
         "authors": record.authors,
         "chunks": record.chunks,
     }
+
+
+def _record_from(article_id: str, m: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        id=article_id,
+        content_hash=str(m["content_hash"]),
+        source=str(m["source"]),
+        source_hash=str(m.get("source_hash", "")),
+        title=str(m.get("title", "")),
+        url=str(m.get("url", "")),
+        published=str(m.get("published", "")),
+        authors=str(m.get("authors", "")),
+        chunks=int(m.get("chunks", 0)),
+    )

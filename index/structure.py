@@ -1,4 +1,14 @@
-"""Find the structure of a cleaned article body: section headings, list items, embedded posts."""
+"""Find the structure of a cleaned article body: section headings, list items, embedded posts, and
+page furniture: the lines of a page that are not the story's prose and cannot answer a question.
+
+Page furniture is what a scrape carries along with the story: photo captions that end in their
+credit ("… on Saturday. John Rudoff/Reuters"), bylines and source lines, a dateline or a rule on a
+line of its own, calls to action ("Read more", "Sign up for our newsletter"), share widgets and ad
+residue. Such a line is a :class:`Block` of kind ``furniture`` with its ``role``. It stays in the
+chunk it stands in (it is searchable, and chunk boundaries do not depend on it), but no answerer
+quotes it as an answer sentence and the verifier does not accept it as support: both ask
+:func:`furniture_spans` of the passage text, so they see the same mark.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +24,88 @@ _MAX_POST_LINES = 6
 _LIST_ITEM = re.compile(r"^(?:[-*•·]|\d{1,2}[.)])\s+")
 
 
+_NAME = r"[A-Z][\w.'’&-]*"
+# A photo credit closing a line: "John Rudoff/Reuters", "Jacob W. Frank/National Park Service/AP",
+# "Sarah Bentham/Bloomberg via Getty Images": capitalised words joined by a slash, no full stop.
+_SLASH_CREDIT = re.compile(
+    rf"(?:^|\s)(?:{_NAME}\s){{0,3}}{_NAME}(?:/{_NAME}(?:\s(?:{_NAME}|via|of|and|de))*)+\s*$"
+)
+_CREDIT_END = re.compile(
+    rf"(?:\bGetty Images|\bCourtesy(?:\s(?:of\s)?{_NAME}){{1,4}}|\((?:Photo|Image)s? (?:by|via|courtesy)"
+    rf"[^()]*\)|\bCredit:\s[^.]*\.?)\s*$"
+)
+_CAPTION_START = re.compile(r"^(?:Photo(?:graph|grapher)?s?|Image|Pictured|Caption)\s*:", re.I)
+_GALLERY = re.compile(r"\bHide Caption \d+ of \d+\s*$")
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Za-z.,' ]{0,40}\s)?\(?(?:CNN|AP|Reuters|AFP)[\w ]{0,12}\)?\s*[—–-]*$"
+)
+_RULE = re.compile(r"^[\W_]{1,12}$")
+_BYLINE = re.compile(
+    rf"^(?:By\s(?:{_NAME}\s?){{1,4}}(?:(?:,|and)\s(?:{_NAME}\s?){{1,4}})*|[—–-]{{1,2}}\s?(?:{_NAME}\s?){{1,4}}|"
+    r"(?:Updated|Published)\b.{0,60}\d{4})$"
+)
+_CALL_TO_ACTION = re.compile(
+    r"^(?:Read (?:more|the full)|Related\b|Sign up|Subscribe\b|Click here|Watch\s?:|Listen\s?:|"
+    r"Follow (?:us|\w+ on)|Share (?:this|on|your)|Download (?:the|our)|Get (?:the|our|\w+['’]s)\b.{0,40}"
+    r"newsletter|This (?:story|article) (?:is|was) part of|FLASH SALE|©|Copyright\b)",
+    re.I,
+)
+_SIGN_UP = re.compile(r"\bsign up\b.{0,80}\b(?:newsletter|inbox|here)\b", re.I)
+_WIDGET = re.compile(
+    r"^(?:(?:Facebook|Twitter|Email|Print|Copy link|Share|Tweet|WhatsApp|LinkedIn|Reddit|Pinterest|"
+    r"Comment|Comments|Save)\s*[|·•]?\s*){1,8}$",
+    re.I,
+)
+_AD = re.compile(
+    r"^(?:(?:Video\s)?Ad Feedback|Advertisement|Sponsored(?: content)?|Paid (?:content|post)|"
+    r"How relevant is this ad to you\?)\b",
+    re.I,
+)
+
+
+def furniture_role(line: str) -> str | None:
+    """Why a line of a page is furniture (``caption``, ``byline``, ``dateline``, ``prompt``,
+    ``widget``, ``ad``), or None for prose. See the module docstring."""
+    line = line.strip()
+    if not line:
+        return None
+    if _AD.match(line):
+        return "ad"
+    if _WIDGET.match(line):
+        return "widget"
+    if _CALL_TO_ACTION.match(line) or (len(line) < 300 and _SIGN_UP.search(line)):
+        return "prompt"
+    if POST_ATTRIBUTION.match(line):
+        return None  # an embedded post's attribution is handled as a post
+    if _RULE.match(line) or _DATELINE.match(line):
+        return "dateline"
+    if len(line) <= 80 and _BYLINE.match(line):
+        return "byline"
+    if _CAPTION_START.match(line) or _GALLERY.search(line):
+        return "caption"
+    if (line[-1] not in '.!?"”’)' and _SLASH_CREDIT.search(line)) or _CREDIT_END.search(line):
+        return "caption"
+    return None
+
+
+def furniture_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, role)`` of every furniture line of ``text`` (offsets into ``text``)."""
+    out = []
+    for a, b in _lines(text):
+        role = furniture_role(text[a:b])
+        if role is not None:
+            out.append((a, b, role))
+    return out
+
+
 @dataclass(frozen=True)
 class Block:
-    kind: str  # heading | paragraph | list | post
+    kind: str  # heading | paragraph | list | post | furniture
     start: int
     end: int
     post_author: str = ""
     post_date: str = ""
+    role: str = ""  # for furniture: caption | byline | dateline | prompt | widget | ad
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -73,6 +158,8 @@ def parse_blocks(text: str) -> list[Block]:
             blocks.append(Block("heading", a, b))
         elif _LIST_ITEM.match(line):
             blocks.append(Block("list", a, b))
+        elif role := furniture_role(line):
+            blocks.append(Block("furniture", a, b, role=role))
         else:
             blocks.append(Block("paragraph", a, b))
         i += 1

@@ -2,9 +2,12 @@
 
 Each cycle reads every configured feed (NEWSBOT_FEEDS), fetches the articles it has not seen,
 then brings the index in line with the article folders: new and changed files are indexed and
-removed ones pruned. One line sums up each cycle. Ctrl-C or SIGTERM stops the loop cleanly: SIGTERM
-lets the current article finish, Ctrl-C stops at once (the index is never left half-written).
-A running REPL or bot sees the new articles without a restart (see :mod:`index.search`).
+removed ones pruned, but never more than NEWSBOT_PRUNE_MAX_SHARE of the index at once (watch
+never passes ``prune``; see :mod:`index.prune`). One line sums up each cycle. Ctrl-C or SIGTERM
+stops the loop cleanly within a second: a download under way is abandoned, what was fetched stays
+stored for the next run, and an index update under way finishes first (the index is never left
+half-written). A running REPL or bot sees the new articles without a restart (see
+:mod:`index.search`).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from index.build import BuildReport, build_index
 from index.config import WebSettings
 from index.dedupe import url_key
 from index.embedding import Embedder
-from index.errors import IndexBusy, StoreUnavailable
+from index.errors import ArticleFolderError, IndexBusy, StoreDamaged, StoreUnavailable
 from index.feeds import FeedCache
 from index.fetch import Fetcher
 from index.store import Store
 
 log = logging.getLogger(__name__)
+
+# Problems a cycle reports and the next one retries: another writer, the server away, a folder
+# not mounted (yet), a full disk. Nothing is changed by a cycle that hits one.
+_PASSING = (IndexBusy, StoreUnavailable, ArticleFolderError, StoreDamaged)
 
 
 @dataclass
@@ -52,12 +59,16 @@ class Cycle:
             f"{counts[DUPLICATE]} duplicates, {counts[KNOWN] + counts[UNCHANGED]} already indexed, "
             f"{counts[FAILED]} failed",
         ]
+        if self.intake.left:
+            parts.append(f"{self.intake.left} feed entries left for the next check")
         if self.build is not None:
             b = self.build
             parts.append(
                 f"index {b.added} added, {b.updated} updated, {b.removed} removed, "
                 f"{b.articles} articles"
             )
+            if b.held_back:
+                parts.append(f"{len(b.held_back)} not removed: {b.held_back_note()}")
         if self.error:
             parts.append(f"index not updated: {self.error}")
         parts.append(f"{self.seconds:.1f} s")
@@ -77,10 +88,10 @@ class Watcher:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.fetcher = fetcher or Fetcher.from_settings(settings)
+        self.stop = threading.Event()
+        self.fetcher = fetcher or Fetcher.from_settings(settings, stop=self.stop)
         self.cache = FeedCache()
         self.failed_for_good: set[str] = set()
-        self.stop = threading.Event()
         self.cycles = 0
 
     def cycle(self) -> Cycle:
@@ -97,12 +108,15 @@ class Watcher:
             if failure.permanent and failure.feed is not None:
                 self.failed_for_good.add(url_key(failure.url))
         build, error = None, None
+        if self.stop.is_set():  # the articles fetched so far are stored; the next run indexes them
+            error = "stopped"
+            return Cycle(self.cycles, intake.report, None, time.perf_counter() - started, error)
         try:
             build = build_index(self.settings, store=self.store, embedder=self.embedder)
             for problem in build.problems:
                 log.warning("%s", problem)
-        except (IndexBusy, StoreUnavailable) as busy:
-            error = str(busy)
+        except _PASSING as problem:  # next cycle may do better; a bad setting stops the loop
+            error = str(problem)
         return Cycle(self.cycles, intake.report, build, time.perf_counter() - started, error)
 
     def run(
@@ -134,7 +148,7 @@ def watch(
     SIGINT as ignored, and Python then raises no KeyboardInterrupt for it."""
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("%s: stopping after the current article", signal.Signals(signum).name)
+        log.info("%s: stopping", signal.Signals(signum).name)
         watcher.stop.set()
 
     stops = (signal.SIGTERM, signal.SIGINT)

@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "sheinbaum-rejects-trump-troops.txt"
 SHARED = ROOT.parent / "shared"
+LOOPBACK = "127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def loopback_web(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' web is a server on 127.0.0.1, which newsbot refuses to fetch by default: allow
+    it, as an intranet would be allowed (also in the newsbot processes a test starts)."""
+    monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_HOSTS", LOOPBACK)
 
 
 @pytest.fixture(scope="session")

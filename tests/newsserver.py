@@ -22,6 +22,8 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html"})
     delay: float = 0.0
+    dribble: float = 0.0  # > 0: send the headers one byte every this many seconds...
+    dribble_for: float = 30.0  # ...for this long (a server that is slow, not one that is down)
 
 
 @dataclass
@@ -29,6 +31,7 @@ class NewsServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     user_agents: list[str] = field(default_factory=list)
+    accept_encodings: list[str] = field(default_factory=list)
     base: str = ""
 
     def url(self, path: str) -> str:
@@ -59,11 +62,16 @@ class _Handler(BaseHTTPRequestHandler):
         news = self.server.news
         news.requests.append(self.path)
         news.user_agents.append(self.headers.get("User-Agent", ""))
+        news.accept_encodings.append(self.headers.get("Accept-Encoding", ""))
         route = news.routes.get(self.path)
         if route is None:
             route = Route(b"<html><body><h1>Not found</h1></body></html>", 404)
         if route.delay:
             time.sleep(route.delay)
+        if route.dribble:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._dribble(route)
+            return
         etag = route.headers.get("ETag")
         if etag and self.headers.get("If-None-Match") == etag:
             self.send_response(304)
@@ -77,6 +85,15 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(route.body)  # the client may have given up (a timeout test)
 
+    def _dribble(self, route: Route) -> None:
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        ends = time.monotonic() + route.dribble_for
+        while time.monotonic() < ends and not self.server.closing:
+            self.wfile.write(b"a")
+            time.sleep(route.dribble)
+        self.wfile.write(b"\r\nContent-Type: text/html\r\n")
+        self.wfile.write(f"Content-Length: {len(route.body)}\r\n\r\n".encode() + route.body)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -84,6 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     news: NewsServer
+    closing = False  # set on shutdown: slow routes stop at once
 
 
 @contextmanager
@@ -97,6 +115,7 @@ def serve() -> Iterator[NewsServer]:
     try:
         yield news
     finally:
+        server.closing = True
         server.shutdown()
         server.server_close()
 

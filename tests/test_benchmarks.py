@@ -45,7 +45,7 @@ def _row(output: str, label: str) -> list[str]:
 def test_build_benchmark_quick() -> None:
     out = _run("benchmarks.build", "--quick")
     floor = _row(out, "floor")
-    ours = _row(out, "newsbot build, onnx-int8")
+    ours = _row(out, "newsbot build, default (auto: onnx")
     naive = _row(out, "naive LangChain")
     assert int(floor[1]) == int(ours[1]) > 0, "the floor must encode exactly our chunks"
     assert int(naive[1]) > 0

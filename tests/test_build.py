@@ -69,8 +69,10 @@ def test_incremental_add_change_remove(settings, articles_dir: Path, embedder: E
     assert (changed.added, changed.updated, changed.removed, changed.unchanged) == (1, 1, 0, 1)
     assert changed.chunks_written == 2
 
-    (articles_dir / "c.txt").unlink()
-    removed = build_index(settings, embedder=embedder)
+    (articles_dir / "c.txt").unlink()  # one of three: more than NEWSBOT_PRUNE_MAX_SHARE
+    held = build_index(settings, embedder=embedder)
+    assert (held.removed, held.held_back) == (0, [f"{articles_dir.name}/c.txt"])
+    removed = build_index(settings, prune=True, embedder=embedder)
     assert (removed.added, removed.updated, removed.removed, removed.unchanged) == (0, 0, 1, 2)
 
     store = build_store(settings)

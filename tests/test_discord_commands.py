@@ -138,10 +138,13 @@ async def test_stats_reports_what_is_indexed(server: Server) -> None:
     assert "MiniLM" in fields["Embedding model"]
 
 
-async def reindex(server: Server, member: discord.Member, perms: discord.Permissions) -> Any:
+async def reindex(
+    server: Server, member: discord.Member, perms: discord.Permissions, **options: bool
+) -> Any:
     adapter = use_adapter(server, server.news)
     await invoke(
-        server, interaction(server, command(server, "reindex"), server.news, member, perms)
+        server,
+        interaction(server, command(server, "reindex"), server.news, member, perms, **options),
     )
     return adapter
 
@@ -191,6 +194,20 @@ async def test_reindex_by_role_or_manage_server_reports_the_changes(
             server, server.news, server.bob, "When does the Old Harbor bridge reopen?"
         )
         assert "Monday" in adapter.calls[-1][2]["content"]  # answers see the new article at once
+
+        # Half the index gone at once: nothing removed without the admin's prune:true.
+        (fresh_articles / "second.txt").unlink()
+        adapter = await reindex(server, server.bob, discord.Permissions(manage_guild=True))
+        report = adapter.calls[-1][2]["content"]
+        assert "0 added, 0 updated, 0 removed, 1 unchanged" in report
+        assert "⚠️ 1 of the 2 articles in the index (50%) are no longer in the article " in report
+        assert "if they were deleted on purpose, run /reindex prune:true." in report
+        adapter = await reindex(
+            server, server.bob, discord.Permissions(manage_guild=True), prune=True
+        )
+        report = adapter.calls[-1][2]["content"]
+        assert "0 added, 0 updated, 1 removed, 1 unchanged" in report
+        assert "1 article in the index" in report and "⚠️" not in report
     finally:
         await dpytest.empty_queue()
 

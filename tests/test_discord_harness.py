@@ -309,7 +309,7 @@ def interaction(
     channel: Any,
     member: discord.Member,
     permissions: discord.Permissions | None = None,
-    **options: str,
+    **options: str | bool,
 ) -> discord.Interaction:
     """A slash-command interaction as Discord sends it (see discord.py's own
     tests/test_app_commands_invoke.py)."""
@@ -334,12 +334,17 @@ def interaction(
             "type": discord.AppCommandType.chat_input.value,
             "name": command.name,
             "options": [
-                {"type": discord.AppCommandOptionType.string.value, "name": k, "value": v}
-                for k, v in options.items()
+                {"type": _option_type(v).value, "name": k, "value": v} for k, v in options.items()
             ],
         },
     }
     return discord.Interaction(data=data, state=server.bot._connection)
+
+
+def _option_type(value: str | bool) -> discord.AppCommandOptionType:
+    if isinstance(value, bool):
+        return discord.AppCommandOptionType.boolean
+    return discord.AppCommandOptionType.string
 
 
 async def invoke(server: Server, interaction: discord.Interaction) -> None:

@@ -2,21 +2,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from bot.answering.service import build_service
+from bot.answering.service import build_service, build_store
 from bot.errors import ConfigError
 from index.build import build_index
 from index.embedding import (
     OnnxEmbedder,
     SentenceEmbedder,
+    cpu_info,
     embedding_key,
     export_onnx,
+    machine_backend,
     make_embedder,
     resolve_model_path,
 )
+from index.passage import embedding_text
 from tests.conftest import make_settings
 
 TEXTS = [
@@ -87,3 +91,96 @@ def test_search_refuses_an_index_built_with_other_vectors(
     service = build_service(other)  # nothing loaded yet: the check comes before any model
     with pytest.raises(ConfigError, match="newsbot index"):
         service.ask("What did the council approve?")
+
+
+AVX2_ONLY = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC
+flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2
+processor\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2
+"""
+
+
+def test_cpu_info_names_the_processor_and_its_int8_instructions(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(AVX2_ONLY)
+    cpu = cpu_info(cpuinfo)
+    assert cpu.model == "AMD EPYC"
+    assert cpu.vector_flags == ["sse4_2", "avx", "avx2", "fma", "f16c"]
+    assert cpu.describe().endswith("sse4_2 avx avx2 fma f16c; no AVX-512; no VNNI")
+    assert machine_backend(cpu) == "onnx-int8"
+    cpuinfo.write_text("model name\t: Old Xeon\nflags\t\t: fpu sse sse2 sse4_2 avx\n")
+    assert machine_backend(cpu_info(cpuinfo)) == "onnx", "no int8 instructions: float32"
+    cpuinfo.write_text("processor\t: 0\nFeatures\t: fp asimd asimddp\nCPU part\t: 0xd0c\n")
+    assert machine_backend(cpu_info(cpuinfo)) == "onnx-int8"
+    assert cpu_info(tmp_path / "missing").flags == frozenset()
+
+
+def test_repeated_texts_are_embedded_once_and_threads_change_no_vector(tmp_path: Path) -> None:
+    one = OnnxEmbedder("all-MiniLM-L6-v2", True, tmp_path, threads=1)
+    two = OnnxEmbedder("all-MiniLM-L6-v2", True, tmp_path, threads=2)
+    texts = TEXTS + TEXTS[:2]
+    seen: list[int] = []
+    session = two.model.session
+
+    class Counting:  # the real session, counting the texts it is given
+        def run(self, outputs: Any, feed: dict[str, np.ndarray]) -> Any:
+            seen.append(len(feed["input_ids"]))
+            return session.run(outputs, feed)
+
+    two.model.session = Counting()
+    vectors = two.encode(texts)
+    assert sum(seen) == len(TEXTS), "a repeated text was embedded again"
+    assert np.array_equal(vectors[len(TEXTS) :], vectors[:2])
+    assert np.allclose(one.encode(texts), vectors, atol=1e-6)
+
+
+def _chunk_cosines(settings: Any, backend: str) -> np.ndarray:
+    """Cosine of every live chunk's stored vector with ``backend``'s vector of its text."""
+    store = build_store(settings)
+    meta = store.meta()
+    assert meta is not None
+    rows = list(store.all_chunks(meta.generation))
+    stored = store.vectors(meta.generation, [cid for cid, _, _ in rows])
+    texts = [embedding_text(str(m["title"]), str(m["section"]), text) for _, m, text in rows]
+    fresh = make_embedder("all-MiniLM-L6-v2", backend=backend).encode(texts)
+    return np.array([float(stored[cid] @ v) for (cid, _, _), v in zip(rows, fresh, strict=True)])
+
+
+def test_a_killed_build_with_other_vectors_is_not_resumed(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    for n, topic in enumerate(["council budget", "river flood", "school strike"]):
+        (articles_dir / f"{n}.txt").write_text(f"Story {n}\nThe {topic} was news on Monday.\n")
+
+    def crash(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # killed after the first batch was written
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(make_settings(tmp_path, embedding_backend="onnx-int8"), progress=crash)
+    float32 = make_settings(tmp_path, embedding_backend="onnx")
+    report = build_index(float32)
+    assert report.full and report.chunks_written == 3, "the int8 leftover was resumed"
+    assert _chunk_cosines(float32, "onnx").min() > 0.9999
+    assert build_store(float32).generations() == {build_store(float32).meta().generation}
+
+
+def test_auto_keeps_the_backend_an_index_holds_until_a_full_rebuild(
+    tmp_path: Path, articles_dir: Path
+) -> None:
+    (articles_dir / "a.txt").write_text("Budget\nThe council approved the budget on Monday.\n")
+    build_index(make_settings(tmp_path, embedding_backend="onnx"))
+    (articles_dir / "b.txt").write_text("Flood\nThe river flooded the old town on Tuesday.\n")
+    auto = make_settings(tmp_path)
+    assert auto.embedding_backend == "auto"
+    report = build_index(auto)
+    assert not report.full and report.added == 1, "auto re-embedded an index it can update"
+    assert build_store(auto).meta().embedding_model == embedding_key("minilm", "onnx")
+    assert _chunk_cosines(auto, "onnx").min() > 0.9999, "auto mixed in other vectors"
+    service = build_service(auto)  # asks with the index's backend, not the machine's pick
+    assert service.searcher.embedder.backend == "onnx"
+    assert service.ask("What did the council approve?").found
+    assert build_index(auto, full=True).full
+    assert build_store(auto).meta().embedding_model == embedding_key("minilm", machine_backend())

@@ -294,6 +294,87 @@ def test_load_dataset_limit(folder: Path) -> None:
     assert load_dataset(folder, limit=0).pages == []
 
 
+@pytest.fixture
+def search_only(tmp_path: Path) -> Path:
+    """Two weeks of a release without gold files (RealTime QA from 2023 on)."""
+    _write_jsonl(tmp_path / "20250103_qa.jsonl", [_qa("a_0"), _qa("a_1", "2")])
+    _write_jsonl(
+        tmp_path / "20250103_gcs.jsonl",
+        [
+            {
+                "question_id": "a_0",
+                "search_result": [
+                    _item("https://news.com/2025/01/02/x/one", "Alpha won.", "One"),
+                    _item("https://news.com/2025/01/02/x/two", "Alpha again.", "Two"),
+                ],
+            },
+            {"question_id": "a_1", "search_result": []},
+        ],
+    )
+    _write_jsonl(tmp_path / "20250110_qa.jsonl", [_qa("b_0", "1")])
+    _write_jsonl(
+        tmp_path / "20250110_gcs.jsonl",
+        [
+            {
+                "question_id": "b_0",
+                "search_result": [_item("https://news.com/2025/01/09/y/three", "Beta.", "3")],
+            }
+        ],
+    )
+    return tmp_path
+
+
+def test_a_release_without_gold_articles_is_asked_from_its_search_pages(
+    search_only: Path,
+) -> None:
+    corpus = load_dataset(search_only)
+    assert corpus.has_gold is False
+    assert [q.id for q in corpus.answerable()] == ["a_0", "b_0"]
+    assert [q.id for q in corpus.unanswerable()] == ["a_1"]  # no search results: refusal set
+    assert len(corpus.pages) == 3 and not any(p.is_gold for p in corpus.pages)
+    week = load_dataset(search_only, weeks=["20250110"])
+    assert [q.id for q in week.questions] == ["b_0"]
+    assert [p.title for p in week.pages] == ["3"]
+    limited = load_dataset(search_only, limit=1)
+    assert [q.id for q in limited.questions] == ["a_0"] and len(limited.pages) == 2
+    with pytest.raises(ValueError, match="20990101"):
+        load_dataset(search_only, weeks=["20990101"])
+    assert load_dataset(DEV).has_gold if DEV.is_dir() else True
+
+
+def test_short_answers_are_scored_as_squad_does() -> None:
+    from bot.evaluation.scoring import exact_match, squad_normalize, token_f1
+
+    assert squad_normalize("The Las Vegas Aces!") == "las vegas aces"
+    assert squad_normalize("“An” apple, a day") == "apple day"
+    assert exact_match("Las Vegas Aces", "The Las Vegas Aces")
+    assert not exact_match("Vegas", "The Las Vegas Aces")
+    assert token_f1("Las Vegas Aces", "The Las Vegas Aces") == 1.0
+    assert token_f1("the Aces of Las Vegas", "Las Vegas Aces") == pytest.approx(0.857, abs=1e-3)
+    assert token_f1("Connecticut Sun", "Las Vegas Aces") == 0.0
+    assert token_f1("", "Aces") == 0.0
+
+
+def test_an_answer_is_read_short_answer_first() -> None:
+    from bot.answering.answer import Answer, ShortAnswer
+    from bot.evaluation.run import read_answer
+
+    short = ShortAnswer("Las Vegas Aces", 1, "a", 4, 18)
+    answer = Answer(
+        "Which team won?",
+        "Las Vegas Aces [1]\nThe Las Vegas Aces won the title. [1] They beat the Sun. [2]",
+        True,
+        short_answer=short,
+    )
+    read = read_answer(answer)
+    assert read.short == "Las Vegas Aces" and read.first_read == "Las Vegas Aces"
+    assert read.first_sentence == "The Las Vegas Aces won the title."
+    assert "They beat the Sun." in read.text and "[" not in read.text
+    plain = read_answer(Answer("Q?", "It rained. [1] Then it stopped. [1]", True))
+    assert plain.short is None and plain.first_read == "It rained."
+    assert read_answer(Answer("Q?", "The indexed articles do not cover this.", False)).text == ""
+
+
 def test_write_records(tmp_path: Path) -> None:
     page = Page("https://a.com/x/1", "Title", "Text é", ["Ann"], "2022-06-15", True, ["q"])
     out = tmp_path / "sub" / "records.jsonl"

@@ -16,6 +16,7 @@ from bot.evaluation.run import render_table, run_eval
 from bot.settings import Settings
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared/eval/realtimeqa/dev"
+DEV2025 = DEV.parent / "dev2025"
 
 ROW_KEYS = {
     "id",
@@ -30,8 +31,19 @@ ROW_KEYS = {
     "mc_correct",
     "mc_correct_first_listed",
     "chosen",
+    "short_answer",
+    "first_sentence",
+    "first_sentence_hit",
+    "answer_text_hit",
+    "short_answer_em",
+    "short_answer_f1",
 }
 RATES = (
+    "first_sentence_hit",
+    "answer_text_hit",
+    "short_answer_em",
+    "short_answer_f1",
+    "short_answer_given",
     "answer_hit",
     "answer_hit@5",
     "mc_accuracy",
@@ -97,3 +109,25 @@ def test_run_eval_quick_mode_and_cache(tmp_path: Path) -> None:
     assert second["index"]["chunks_embedded"] == 0  # the cached index was reused, not re-embedded
     assert second["metrics"]["hybrid"] == metrics["hybrid"]
     assert [r["answer"] for r in second["rows"]] == [r["answer"] for r in first["rows"]]
+
+
+@pytest.mark.slow
+def test_run_eval_on_weeks_without_gold_articles(tmp_path: Path) -> None:
+    """dev2025 publishes no gold articles: answer figures only, refusal = no search results."""
+    if not DEV2025.is_dir():
+        pytest.skip(f"RealTime QA dev2025 split not found at {DEV2025}")
+    result = run_eval(DEV2025, settings=Settings(data_dir=tmp_path), weeks=["20251031"], limit=3)
+    assert result["has_gold"] is False and result["weeks"] == ["20251031"]
+    assert result["questions"] == 3
+    metrics = result["metrics"]
+    assert metrics["hybrid"] is None and metrics["dense"] is None
+    for key in RATES:
+        assert 0.0 <= metrics[key] <= 1.0, key
+    for row in result["rows"]:
+        assert set(row) >= ROW_KEYS
+        assert row["hybrid_rank"] is None
+        assert row["short_answer"] is None or isinstance(row["short_answer"], str)
+    console = Console(file=io.StringIO(), width=120)
+    render_table(result, console)
+    table = console.file.getvalue()
+    assert "first_sentence_hit" in table and "recall@1" not in table

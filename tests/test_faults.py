@@ -191,7 +191,7 @@ def test_killed_rebuild_keeps_old_index_and_next_build_completes_it(
     _write(folder, "volcano", "A second eruption followed on Tuesday.")
     (folder / "wheat.txt").unlink()
     _write(folder, "bridge")
-    _kill_at(settings, point, *(["--full"] if full else []))
+    _kill_at(settings, point, "--prune", *(["--full"] if full else []))  # 1 of 3 removed
     _restart()
 
     after_kill = _store(settings).meta()
@@ -205,7 +205,7 @@ def test_killed_rebuild_keeps_old_index_and_next_build_completes_it(
     status = status_of(settings, store)
     assert status["articles"] >= 2
 
-    report = build_index(settings, embedder=default_embedder)
+    report = build_index(settings, prune=True, embedder=default_embedder)
     assert report.problems == []
     _assert_consistent(settings, default_embedder, {"volcano", "chess", "bridge"})
     final = _store(settings).meta()
@@ -253,7 +253,7 @@ def test_askers_during_a_rebuild_see_whole_articles_only(
         text=True,
     )
     try:
-        build_index(settings, embedder=default_embedder)
+        build_index(settings, prune=True, embedder=default_embedder)  # 1 of 3 removed
     finally:
         out, err = other.communicate(timeout=180)
         done.set()
@@ -282,7 +282,7 @@ def test_a_running_service_sees_what_another_process_indexed(
     _write(folder, "volcano", "A second eruption followed on Tuesday.")
     (folder / "wheat.txt").unlink()
     done = subprocess.run(
-        _newsbot("index"),
+        _newsbot("index", "--prune"),  # 1 of 2 removed
         env=_env(settings, None),
         cwd=settings.data_dir.parent,
         capture_output=True,

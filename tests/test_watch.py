@@ -102,7 +102,11 @@ def test_watch_cycles_pick_up_feed_entries_and_files_and_prune(
             second.build.added == 2 and news.fetched("/gone") == 1 and news.fetched("/storm") == 1
         )
 
-        # A removed file is pruned; an unchanged cycle changes nothing.
+        # A removed file is pruned once it is a small share of the index (here, one of six,
+        # with NEWSBOT_PRUNE_MAX_SHARE at 0.2); an unchanged cycle changes nothing.
+        for name in ("a", "b", "c"):
+            (articles / f"{name}.txt").write_text(f"Story {name}\n\nA short story {name}.\n")
+        assert watcher.cycle().build.added == 3  # type: ignore[union-attr]
         (articles / "seed.txt").unlink()
         third = watcher.cycle()
         assert third.build is not None and third.build.removed == 1
@@ -110,6 +114,7 @@ def test_watch_cycles_pick_up_feed_entries_and_files_and_prune(
         fourth = watcher.cycle()
         assert fourth.build is not None and not fourth.build.changed
         assert "articles 0 new, 0 changed, 0 duplicates, 2 already indexed" in fourth.summary()
+        assert "index 0 added, 0 updated, 0 removed, 5 articles" in fourth.summary()
     finally:
         watcher.close()
 

@@ -5,6 +5,7 @@ Built once, in :func:`build_service`, by whichever front end starts, and passed 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -16,13 +17,14 @@ from typing import Any
 from bot.answering.answer import Answer, Answerer, ExtractiveAnswerer
 from bot.answering.conflicts import annotate_dates
 from bot.answering.followup import Turn
+from bot.answering.language import language_hint
 from bot.answering.recency import DateWindow, resolve_window
 from bot.errors import InvalidQuestion, NewsbotError
 from bot.settings import LlmSettings, Settings
 from index.config import IndexSettings, StoreSettings
 from index.embedding import Embedder, embedder_for, embedding_key
 from index.search import Hit, HybridSearcher
-from index.store import Store
+from index.store import IndexMeta, Store
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class AnswerService:
         self.settings = settings
         self.searcher = searcher
         self.answerer = answerer
+        self._status: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     def ask(
         self,
@@ -92,6 +95,10 @@ class AnswerService:
         clock = time.perf_counter()
         answer = self._answer(text, result.hits, on_text)
         annotate_dates(answer, window, result.hits)
+        if not answer.found:
+            hint = language_hint(text, [c.quote for c in answer.passages])
+            if hint:
+                answer.answer = f"{answer.answer} {hint}"
         answer.timings = {**result.timings, "answer": time.perf_counter() - clock}
         answer.timings["total"] = time.perf_counter() - started
         if query != text:
@@ -127,7 +134,13 @@ class AnswerService:
         return self.answerer.answer(text, hits, on_text if self.answerer.streams else None)
 
     def status(self) -> dict[str, Any]:
-        return status_of(self.settings, self.searcher.store)
+        """What is indexed. Worked out once per revision of the index: asking again (``/stats``)
+        costs one small read of the index's revision, not a read of every article."""
+        meta = self.searcher.store.meta()
+        key = (meta.generation, meta.revision) if meta is not None else (-1, -1)
+        if self._status is None or self._status[0] != key:
+            self._status = (key, status_of(self.settings, self.searcher.store, meta))
+        return dict(self._status[1])
 
     def warm_up(self) -> bool:
         """Load the embedding model and the searcher's snapshot (BM25 over every live chunk) now,
@@ -144,9 +157,11 @@ class AnswerService:
         return True
 
 
-def status_of(settings: IndexSettings, store: Store) -> dict[str, Any]:
+def status_of(
+    settings: IndexSettings, store: Store, meta: IndexMeta | None = None
+) -> dict[str, Any]:
     """What is indexed, without loading any model. Never includes secrets."""
-    meta = store.meta()
+    meta = meta or store.meta()
     info: dict[str, Any] = {
         "store": settings.store_location,
         "embedding_model": embedding_key(settings.embedding_model, settings.embedding_backend),
@@ -172,8 +187,15 @@ def build_store(settings: StoreSettings) -> Store:
     return Store.open(settings)
 
 
-def build_embedder(settings: IndexSettings) -> Embedder:
-    return embedder_for(settings)
+def build_embedder(settings: IndexSettings, store: Store | None = None) -> Embedder:
+    """The embedder the settings name; with ``auto``, the one the index in ``store`` was built
+    with (index/embedding.py: :func:`choose_backend`), so a query's vector matches the index's."""
+    recorded = None
+    if settings.embedding_backend == "auto" and store is not None:
+        with contextlib.suppress(NewsbotError):  # no index, or no store yet: the machine's pick
+            meta = store.meta()
+            recorded = meta.embedding_model if meta is not None else None
+    return embedder_for(settings, recorded)
 
 
 def build_service(
@@ -181,12 +203,14 @@ def build_service(
 ) -> AnswerService:
     """Wire the store, the embedder, hybrid search and the answerer from the settings."""
     store = store or build_store(settings)
-    searcher = HybridSearcher(store, embedder or build_embedder(settings), settings)
+    searcher = HybridSearcher(store, embedder or build_embedder(settings, store), settings)
     extractive = ExtractiveAnswerer(
         settings.min_relevance,
         settings.max_answer_sentences,
         idf=searcher.idf,
         min_coverage=settings.min_coverage,
+        embed=searcher.embedder.encode if settings.answer_rerank > 0 else None,
+        rerank=settings.answer_rerank,
     )
     return AnswerService(settings, searcher, build_answerer(settings, searcher, extractive))
 

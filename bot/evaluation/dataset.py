@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,10 +135,17 @@ class EvalCorpus:
     """Questions plus the pages (gold articles and optional distractors) to index.
 
     ``answerable``, ``boilerplate_only`` and ``unanswerable`` partition the questions.
+
+    ``has_gold`` is False for releases that publish no gold articles (RealTime QA from 2023 on):
+    then every page is a search page, a question is answerable when a search page with text was
+    found for it, and the questions with no search results at all are the refusal set.
     """
 
     questions: list[Question]
     pages: list[Page]
+    has_gold: bool = True
+    _searched_ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _searched_key: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     def page_map(self) -> dict[str, Page]:
         """Pages by normalized URL."""
@@ -148,6 +155,16 @@ class EvalCorpus:
         """Normalized URLs of ``question``'s gold pages present in the corpus."""
         pages = self.page_map()
         return [url for url in question.gold_urls if url in pages and pages[url].is_gold]
+
+    def _searched(self) -> set[str]:
+        """Questions that a search page with real text was found for (releases without gold)."""
+        key = (id(self.pages), len(self.pages))
+        if self._searched_key != key:
+            self._searched_ids = {
+                q for p in self.pages if has_article_text(p.text) for q in p.question_ids
+            }
+            self._searched_key = key
+        return self._searched_ids
 
     def answerable(self) -> list[Question]:
         """Questions with at least one gold page holding real article text."""
@@ -164,9 +181,10 @@ class EvalCorpus:
         pages = self.page_map()
         return [q for q in self.questions if self._status(q, pages) == "none"]
 
-    @staticmethod
-    def _status(question: Question, pages: dict[str, Page]) -> str:
+    def _status(self, question: Question, pages: dict[str, Page]) -> str:
         """Classify a question as ``answerable``, ``boilerplate`` or ``none``."""
+        if not self.has_gold:
+            return "answerable" if question.id in self._searched() else "none"
         texts = [pages[u].text for u in question.gold_urls if u in pages and pages[u].is_gold]
         texts = [t for t in texts if t.strip()]
         if any(not is_ad_boilerplate(t) for t in texts):
@@ -227,15 +245,22 @@ class _Week:
     gcs: Path | None
 
 
-def _weeks(folder: Path) -> list[_Week]:
-    """Weekly releases in ``folder``, sorted by file name."""
+def week_names(folder: Path) -> list[str]:
+    """The weekly releases in ``folder`` by name (``YYYYMMDD``), sorted."""
+    return [qa.name[: -len("_qa.jsonl")] for qa in sorted(Path(folder).glob("*_qa.jsonl"))]
+
+
+def _weeks(folder: Path, only: Sequence[str] | None = None) -> list[_Week]:
+    """Weekly releases in ``folder`` (those named in ``only``, if given), sorted by file name."""
     weeks = []
-    for qa in sorted(Path(folder).glob("*_qa.jsonl")):
-        prefix = qa.name[: -len("_qa.jsonl")]
+    for prefix in week_names(folder):
+        if only is not None and prefix not in only:
+            continue
+        qa = Path(folder) / f"{prefix}_qa.jsonl"
         gold, gcs = qa.with_name(f"{prefix}_gold.jsonl"), qa.with_name(f"{prefix}_gcs.jsonl")
         for path in (gold, gcs):
             if not path.exists():
-                logger.info("%s: missing, continuing without it", path)
+                logger.debug("%s: missing, continuing without it", path)
         weeks.append(_Week(qa, gold if gold.exists() else None, gcs if gcs.exists() else None))
     return weeks
 
@@ -392,7 +417,11 @@ def _finalize(pages: Iterable[Page], keep: set[str]) -> list[Page]:
 
 
 def load_dataset(
-    folder: Path, *, distractors: bool = False, limit: int | None = None
+    folder: Path,
+    *,
+    distractors: bool = False,
+    limit: int | None = None,
+    weeks: Sequence[str] | None = None,
 ) -> EvalCorpus:
     """Load every weekly release in ``folder`` into an :class:`EvalCorpus`.
 
@@ -401,12 +430,22 @@ def load_dataset(
     ad boilerplate takes the text of a search page at the same URL when there is one
     (it stays gold), in both modes, so a search page never carries a gold URL.
     Gold pages without any text are left out. With ``limit``, only the first ``limit``
-    answerable questions (by file name, then line) are kept, with only their pages.
+    answerable questions (by file name, then line) are kept, with only their pages. ``weeks``
+    keeps only the releases of those names (``YYYYMMDD``; see :func:`week_names`).
+
+    A folder with no gold files at all (RealTime QA from 2023 on) loads its search pages as the
+    corpus whatever ``distractors`` says, with ``has_gold`` False (see :class:`EvalCorpus`).
     """
     questions: list[Question] = []
     gold_results: dict[str, list[dict[str, Any]]] = {}
     gcs_results: dict[str, list[dict[str, Any]]] = {}
-    for week in _weeks(Path(folder)):
+    releases = _weeks(Path(folder), weeks)
+    if weeks is not None:
+        unknown = sorted(set(weeks) - {w.qa.name[: -len("_qa.jsonl")] for w in releases})
+        if unknown:
+            raise ValueError(f"no such week in {folder}: {', '.join(unknown)}")
+    has_gold = any(week.gold is not None for week in releases)
+    for week in releases:
         gold, gcs = _results_by_question(week.gold), _results_by_question(week.gcs)
         gold_results.update(gold)
         gcs_results.update(gcs)
@@ -415,7 +454,25 @@ def load_dataset(
             question = _parse_question(record, gold.get(qid, []), f"{week.qa}:{number}")
             if question is not None:
                 questions.append(question)
+    if not has_gold:
+        return _assemble_search_only(questions, gcs_results, limit)
     return _assemble(questions, gold_results, gcs_results, distractors, limit)
+
+
+def _assemble_search_only(
+    questions: list[Question], gcs_results: dict[str, list[dict[str, Any]]], limit: int | None
+) -> EvalCorpus:
+    """A release without gold articles: its search pages are the corpus (see EvalCorpus)."""
+    search = _collect(gcs_results, [q.id for q in questions], is_gold=False)
+    full = EvalCorpus(questions, _finalize(search.values(), {q.id for q in questions}), False)
+    if limit is None:
+        return full
+    kept = full.answerable()[: max(limit, 0)]
+    keep = {q.id for q in kept}
+    pages = [p for p in full.pages if set(p.question_ids) & keep]
+    for page in pages:
+        page.question_ids = [q for q in page.question_ids if q in keep]
+    return EvalCorpus(kept, pages, False)
 
 
 def _assemble(

@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,27 @@ from bot.answering.service import (
     clean_question,
 )
 from bot.errors import InvalidQuestion
-from bot.evaluation.dataset import EvalCorpus, Page, Question, load_dataset, write_records
+from bot.evaluation.dataset import (
+    EvalCorpus,
+    Page,
+    Question,
+    load_dataset,
+    write_records,
+)
 from bot.evaluation.generation import generation_metrics, generation_row
-from bot.evaluation.scoring import answer_hit, best_choice, retrieval_metrics
+from bot.evaluation.scoring import (
+    answer_hit,
+    best_choice,
+    exact_match,
+    retrieval_metrics,
+    token_f1,
+)
 from bot.settings import Settings
 from index.build import build_index, chunker_key
 from index.dedupe import normalize_url
 from index.embedding import embedding_key
 from index.search import Hit
+from index.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +67,13 @@ DEFAULT_REFUSAL_QUESTIONS = 50
 ANSWER_HIT_DEPTH = 5
 _MARKER = re.compile(r"\[(\d+)\]")
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10")
+READING_KEYS = (
+    "first_sentence_hit",
+    "answer_text_hit",
+    "short_answer_em",
+    "short_answer_f1",
+    "short_answer_given",
+)
 
 
 def cache_key(corpus_bytes: bytes, settings: Settings) -> str:
@@ -77,15 +98,19 @@ def write_corpus(pages: Sequence[Page], folder: Path) -> bytes:
 
 
 def select_corpus(
-    dataset_dir: Path, distractors: bool, limit: int | None = None
+    dataset_dir: Path,
+    distractors: bool,
+    limit: int | None = None,
+    weeks: Sequence[str] | None = None,
 ) -> tuple[EvalCorpus, EvalCorpus, list[Question]]:
     """(the corpus to index and ask, the whole split, the refusal questions).
 
     The limited corpus keeps only answerable questions; counts and the refusal set come from the
     whole split. The refusal questions are held out: search pages found only for them are not
-    indexed, or "the article is not indexed" would not hold with --distractors."""
-    corpus = load_dataset(dataset_dir, distractors=distractors, limit=limit)
-    split = corpus if limit is None else load_dataset(dataset_dir)
+    indexed, or "the article is not indexed" would not hold with --distractors. In a release
+    without gold articles, the refusal questions are those with no search results at all."""
+    corpus = load_dataset(dataset_dir, distractors=distractors, limit=limit, weeks=weeks)
+    split = corpus if limit is None else load_dataset(dataset_dir, weeks=weeks)
     refusal_questions = split.unanswerable()[: limit or DEFAULT_REFUSAL_QUESTIONS]
     held_out = {q.id for q in refusal_questions}
     corpus.pages = [p for p in corpus.pages if p.is_gold or not set(p.question_ids) <= held_out]
@@ -102,10 +127,13 @@ def run_eval(
     k: int = 10,
     progress: ProgressFn | None = None,
     llm: str | None = None,
+    weeks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Index a RealTime QA split, ask its questions through the answer service and score them.
 
-    ``llm`` picks the answerer as NEWSBOT_LLM does (default: the settings' choice).
+    ``llm`` picks the answerer as NEWSBOT_LLM does (default: the settings' choice). ``weeks``
+    keeps only those weekly releases (``YYYYMMDD`` names). A split without gold articles
+    (2023 on) is scored on its answers only: retrieval figures need a gold article to rank.
 
     ``limit`` keeps the first ``limit`` answerable questions (and only their pages) and caps the
     refusal set at ``limit`` questions (else 50). ``progress(stage, done, total)`` is called
@@ -114,7 +142,7 @@ def run_eval(
     dataset_dir = Path(dataset_dir)
     if llm is not None:
         settings = settings.model_copy(update={"llm": llm})
-    corpus, split, refusal_questions = select_corpus(dataset_dir, distractors, limit)
+    corpus, split, refusal_questions = select_corpus(dataset_dir, distractors, limit, weeks)
     questions = corpus.answerable()
 
     cache_root = Path(cache_dir) if cache_dir is not None else settings.data_dir / "eval-cache"
@@ -157,12 +185,21 @@ def run_eval(
 
     metrics: dict[str, Any] = {}
     for method in ("hybrid", "dense", "bm25"):
+        if not corpus.has_gold:
+            metrics[method] = None  # no gold article to rank
+            continue
         metrics[method] = retrieval_metrics(ranks[method], ranks["gold"])
         # how many distinct articles the top-k chunks held: recall@10 cannot exceed this depth
         metrics[method][f"articles@{k}"] = _mean(len(set(urls)) for urls in ranks[method])
     n = len(rows)
     metrics.update(
         {
+            # what a person reads: the short answer, the first sentence, the answer text
+            "first_sentence_hit": _mean(r["first_sentence_hit"] for r in rows),
+            "answer_text_hit": _mean(r["answer_text_hit"] for r in rows),
+            "short_answer_em": _mean(r["short_answer_em"] for r in rows),
+            "short_answer_f1": _mean(r["short_answer_f1"] for r in rows),
+            "short_answer_given": _mean(r["short_answer"] is not None for r in rows),
             "answer_hit": _mean(r["answer_hit"] for r in rows),
             f"answer_hit@{ANSWER_HIT_DEPTH}": _mean(
                 r[f"answer_hit@{ANSWER_HIT_DEPTH}"] for r in rows
@@ -187,7 +224,9 @@ def run_eval(
     return {
         "dataset": str(dataset_dir),
         "answerer": service.answerer.name,
-        "distractors": distractors,
+        "distractors": distractors or not corpus.has_gold,
+        "has_gold": corpus.has_gold,
+        "weeks": list(weeks) if weeks is not None else None,
         "questions": n,
         "boilerplate_only": len(split.boilerplate_only()),
         "refusal_questions": len(refused),
@@ -237,8 +276,9 @@ def _ask_all(
             # the question's own date is "today", as for the person who asked it that week
             _, options = service.search_options(query, today=question.date)
             ranked["hybrid"] = searcher.search(query, k, **options).hits
-            ranked["dense"] = _dense_hits(service, query, k)
-            ranked["bm25"] = searcher._bm25_hits(searcher.snapshot(), query, k)
+            if corpus.has_gold:  # without a gold article there is no rank to compare
+                ranked["dense"] = _dense_hits(service, query, k)
+                ranked["bm25"] = searcher._bm25_hits(searcher.snapshot(), query, k)
         hybrid = ranked["hybrid"]
         for method, hits in ranked.items():
             ranks[method].append([_url(h) for h in hits])
@@ -252,6 +292,7 @@ def _ask_all(
         first_listed = best_choice(question.choices, passages) if passages else -1
         if answer.found:
             validity.append(float(citations_valid(service, answer, generation)))
+        read = read_answer(answer)
         rows.append(
             {
                 "id": question.id,
@@ -259,6 +300,13 @@ def _ask_all(
                 "gold_answer": question.answer_text,
                 "answer": answer.answer,
                 "found": answer.found,
+                "short_answer": read.short,
+                "first_sentence": read.first_sentence,
+                "first_sentence_hit": answer_hit(question.answer_text, read.first_sentence),
+                "answer_text_hit": answer_hit(question.answer_text, read.text),
+                # the short answer, or what is read first when there is none
+                "short_answer_em": exact_match(read.first_read, question.answer_text),
+                "short_answer_f1": round(token_f1(read.first_read, question.answer_text), 4),
                 "hybrid_rank": _rank([_url(h) for h in hybrid], gold),
                 "dense_rank": _rank([_url(h) for h in ranked["dense"]], gold),
                 "bm25_rank": _rank([_url(h) for h in ranked["bm25"]], gold),
@@ -308,6 +356,34 @@ def _dense_hits(service: AnswerService, query: str, k: int) -> list[Hit]:
 
 
 # -- scoring helpers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An answer as a person reads it: the short answer (if any), then the first sentence."""
+
+    short: str | None  # the short answer's text
+    first_sentence: str  # the first sentence after the short answer, without markers
+    text: str  # the whole answer text without markers (not the quotes of the source list)
+
+    @property
+    def first_read(self) -> str:
+        return self.short if self.short is not None else self.first_sentence
+
+
+def read_answer(answer: Answer) -> Reading:
+    """Split an answer into what is read first; a refusal reads as nothing."""
+    if not answer.found:
+        return Reading(None, "", "")
+    short = getattr(answer, "short_answer", None)
+    body = answer.answer
+    if short is not None and "\n" in body:
+        body = body.split("\n", 1)[1]  # the short answer is the answer's first line
+    body = " ".join(_MARKER.sub(" ", body).split())
+    spans = sentence_spans(body)
+    first = body[spans[0][0] : spans[0][1]] if spans else ""
+    text = body if short is None else f"{short.text}\n{body}"
+    return Reading(short.text if short is not None else None, first, text)
 
 
 def _evidence(answer: Answer) -> str:
@@ -388,9 +464,13 @@ def render_table(result: dict[str, Any], console: Any) -> None:
 
     metrics = result["metrics"]
     index = result["index"]
+    setting = " (gold articles only)"
+    if not result.get("has_gold", True):
+        setting = " (search pages only, no gold articles: answer figures only)"
+    elif result["distractors"]:
+        setting = " (with distractors)"
     table = Table(
-        title=f"RealTime QA: {result['questions']} questions"
-        + (" (with distractors)" if result["distractors"] else " (gold articles only)"),
+        title=f"RealTime QA: {result['questions']} questions{setting}",
         caption=(
             f"{index['articles']} articles, {index['chunks']} chunks; index "
             f"{'reused from cache' if index['cached'] else 'built'} "
@@ -402,13 +482,18 @@ def render_table(result: dict[str, Any], console: Any) -> None:
     table.add_column("metric")
     for method in ("hybrid", "dense", "bm25"):
         table.add_column(method, justify="right")
-    for key in RETRIEVAL_KEYS:
-        table.add_row(key, *(f"{metrics[m][key]:.3f}" for m in ("hybrid", "dense", "bm25")))
-    depth = f"articles@{result.get('k', 10)}"
-    if all(depth in metrics[m] for m in ("hybrid", "dense", "bm25")):
-        table.add_row(
-            f"distinct {depth}", *(f"{metrics[m][depth]:.1f}" for m in ("hybrid", "dense", "bm25"))
-        )
+    if metrics["hybrid"] is not None:
+        for key in RETRIEVAL_KEYS:
+            table.add_row(key, *(f"{metrics[m][key]:.3f}" for m in ("hybrid", "dense", "bm25")))
+        depth = f"articles@{result.get('k', 10)}"
+        if all(depth in metrics[m] for m in ("hybrid", "dense", "bm25")):
+            table.add_row(
+                f"distinct {depth}",
+                *(f"{metrics[m][depth]:.1f}" for m in ("hybrid", "dense", "bm25")),
+            )
+        table.add_section()
+    for key in READING_KEYS:
+        table.add_row(key, f"{metrics[key]:.3f}", "", "")
     table.add_section()
     for key in (
         "answer_hit",

@@ -13,7 +13,9 @@ text when its token sequence occurs contiguously in the text's, so "6" never mat
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -255,3 +257,36 @@ def _first_hit_rank(ids: Sequence[str], relevant: set[str]) -> int | None:
         if item in relevant:
             return position
     return None
+
+
+# -- short answers, scored as RealTime QA's gen_eval (SQuAD) does --------------------------------
+
+_SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
+
+
+def _is_punctuation(ch: str) -> bool:
+    """ASCII punctuation, as SQuAD drops it, and Unicode punctuation (curly quotes, dashes)."""
+    return ch in _ASCII_PUNCTUATION or unicodedata.category(ch).startswith("P")
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no a/an/the, single spaces."""
+    text = "".join(ch for ch in text.lower() if not _is_punctuation(ch))
+    return " ".join(_SQUAD_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, gold: str) -> bool:
+    return squad_normalize(prediction) == squad_normalize(gold)
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD token F1 between a predicted and a gold answer (0 when either is empty)."""
+    pred, truth = squad_normalize(prediction).split(), squad_normalize(gold).split()
+    if not pred or not truth:
+        return float(pred == truth)
+    common = sum((Counter(pred) & Counter(truth)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(truth)
+    return 2 * precision * recall / (precision + recall)

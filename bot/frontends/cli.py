@@ -23,8 +23,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+# Article text is printed as it is: no emoji codes (":x:" stays ":x:"); markup is escaped.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, emoji=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 LlmOption = Annotated[
@@ -114,9 +115,20 @@ def index(
     full: Annotated[
         bool, typer.Option("--full", help="Re-embed everything, even unchanged articles.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove missing articles even when they are more than NEWSBOT_PRUNE_MAX_SHARE "
+            "of the index, or a whole folder's worth.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Index new and changed articles, prune removed ones (incremental, by content hash)."""
+    """Index new and changed articles, prune removed ones (incremental, by content hash).
+
+    Exit code 1 when articles that are no longer in the folders were kept because removing
+    them needs --prune; 2 when a folder is missing, unreadable or empty (nothing is changed)."""
     from bot.frontends.render import print_report
     from index.build import build_index
 
@@ -126,7 +138,7 @@ def index(
     bar, progress = _progress_bar(not as_json and err.is_terminal)
     with _user_errors():
         try:
-            report = build_index(settings, paths or None, full=full, progress=progress)
+            report = build_index(settings, paths or None, full=full, prune=prune, progress=progress)
         finally:
             if bar is not None:
                 bar.stop()
@@ -134,6 +146,27 @@ def index(
         out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
     else:
         print_report(out, report)
+    if report.held_back:
+        if as_json:
+            err.print(f"warning: {report.held_back_note('run `newsbot index --prune`')}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(as_json: JsonFlag = False) -> None:
+    """Undo the last update that removed articles: index them again (no files are needed).
+
+    Removed articles are kept for NEWSBOT_REMOVED_RETENTION_DAYS; each call undoes one more."""
+    from bot.frontends.render import print_restore
+    from index.build import restore_last
+
+    settings = _settings()
+    with _user_errors():
+        report = restore_last(settings)
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_restore(out, report, settings.removed_retention_days)
 
 
 @app.command()
@@ -276,17 +309,36 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N answerable questions.")
     ] = None,
+    weeks: Annotated[
+        str | None,
+        typer.Option("--weeks", help="Only these weekly releases, e.g. 20250110,20250307."),
+    ] = None,
     llm: LlmOption = None,
 ) -> None:
     """Measure retrieval and answer quality on real news questions, against dense and BM25 baselines."""
+    from bot.evaluation.dataset import week_names
     from bot.evaluation.run import render_table, run_eval
 
     settings = _settings()
     with _user_errors():
         if not dataset_dir.is_dir():
             raise InvalidInput(f"{dataset_dir} is not a folder. Point it at a RealTime QA split.")
+        chosen = [w.strip() for w in weeks.split(",") if w.strip()] if weeks else None
+        known = week_names(dataset_dir)
+        unknown = [w for w in chosen or [] if w not in known]
+        if unknown:
+            example = known[0] if known else "YYYYMMDD"
+            raise InvalidInput(
+                f"no week {', '.join(unknown)} in {dataset_dir}; "
+                f"--weeks takes names of its *_qa.jsonl files, e.g. {example}."
+            )
         result = run_eval(
-            dataset_dir, settings=settings, distractors=distractors, limit=limit, llm=llm
+            dataset_dir,
+            settings=settings,
+            distractors=distractors,
+            limit=limit,
+            llm=llm,
+            weeks=chosen,
         )
     render_table(result, out)
     if json_out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from bot.answering.answer import Answer, Citation
 from bot.text import shorten
-from index.build import BuildReport
+from index.build import BuildReport, RestoreReport
 
 if TYPE_CHECKING:
     from index.arrivals import IntakeReport
@@ -39,7 +40,15 @@ def source_line(c: Citation) -> str:
 
 
 def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:
-    console.print(escape(answer.answer))
+    short = answer.short_answer
+    if short is not None and "\n" in answer.answer:  # the short answer is the first line
+        first, rest = answer.answer.split("\n", 1)
+        console.print(
+            f"[bold]{escape(short.text)}[/bold]{escape(first[len(short.text) :])}", highlight=False
+        )
+        console.print(escape(rest))
+    else:
+        console.print(escape(answer.answer))
     if answer.note:  # language-model answers: fallback or verification note
         console.print(f"[yellow]{escape(answer.note)}[/yellow]", highlight=False)
     if answer.as_of:
@@ -91,6 +100,38 @@ def print_report(console: Console, report: BuildReport) -> None:
         f"{report.unchanged} unchanged; {report.chunks_written} chunks written; "
         f"{report.articles} articles in the index; {report.seconds:.2f} s"
     )
+    if report.held_back:
+        note = report.held_back_note("run `newsbot index --prune`")
+        console.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False)
+        for source in report.held_back[:10]:
+            console.print(f"  not removed: {escape(source)}", highlight=False)
+        if len(report.held_back) > 10:
+            console.print(f"  …and {len(report.held_back) - 10} more", highlight=False)
+
+
+def print_restore(console: Console, report: RestoreReport, retention_days: float) -> None:
+    if report.removed_at is None:
+        console.print(
+            f"Nothing to restore: no update removed articles in the last {retention_days:g} days "
+            "(NEWSBOT_REMOVED_RETENTION_DAYS)."
+        )
+        return
+    when = datetime.fromtimestamp(report.removed_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    n = len(report.restored)
+    console.print(
+        f"Restored {n} article{'s' if n != 1 else ''} removed on {when}"
+        + (f" ({report.already} already back in the index)" if report.already else "")
+        + f"; {report.articles} articles in the index; {report.seconds:.2f} s",
+        highlight=False,
+    )
+    for title in report.restored[:10]:
+        console.print(f"  {escape(title)}", highlight=False)
+    if n:
+        console.print(
+            "Their files are not put back: fix the folder settings (or put the files back) "
+            "before the next update, or it will want to remove them again.",
+            highlight=False,
+        )
 
 
 def print_intake(console: Console, report: IntakeReport) -> None:

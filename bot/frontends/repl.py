@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.answering.answer import Answer
 from bot.answering.followup import HISTORY_TURNS, Turn
@@ -46,16 +47,14 @@ class Repl:
         if line in {":quit", ":q", ":exit"}:
             return False
         if line in {":help", ":h", "?"}:
-            self.console.print(HELP, highlight=False)
+            self._say(HELP)
         elif line == ":sources":
             self._sources()
         elif line == ":new":
             self.history = []
-            self.console.print("New conversation.")
+            self._say("New conversation.")
         elif line.startswith(":"):
-            self.console.print(
-                f"Unknown command {line!r}. Type :help for the list.", highlight=False
-            )
+            self._error(f"Unknown command {line!r}. Type :help for the list.")
         else:
             self._ask(line)
         return True
@@ -65,19 +64,32 @@ class Repl:
             with self._streaming() as on_text:
                 self.last = self.service.ask(question, history=self.history, on_text=on_text)
         except NewsbotError as error:
-            self.console.print(f"[red]{error}[/red]", highlight=False)
+            self._error(str(error))
             return
         if self.as_json:
-            self.console.print(
-                json.dumps(self.last.as_dict(), ensure_ascii=False),
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
+            self._json(self.last.as_dict())
         else:
             print_answer(self.console, self.last)
             self.console.print()
         self.history = [*self.history, (question, self.last.answer)][-HISTORY_TURNS:]
+
+    def _say(self, message: str) -> None:
+        """A message for the user: with ``--json`` one JSON object, so every line parses."""
+        if self.as_json:
+            self._json({"message": message})
+        else:
+            self.console.print(message, highlight=False, markup=False)
+
+    def _error(self, message: str) -> None:
+        """A problem with one input line: one JSON object with ``--json``, else red text."""
+        if self.as_json:
+            self._json({"error": message})
+        else:
+            self.console.print(f"[red]{escape(message)}[/red]", highlight=False)
+
+    def _json(self, data: object) -> None:
+        text = json.dumps(data, ensure_ascii=False)
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     @contextlib.contextmanager
     def _streaming(self) -> Iterator[Callable[[str], None] | None]:
@@ -89,9 +101,11 @@ class Repl:
 
     def _sources(self) -> None:
         if self.last is None:
-            self.console.print("No answer yet: ask a question first.")
-            return
-        print_answer(self.console, self.last, full_quotes=True)
+            self._say("No answer yet: ask a question first.")
+        elif self.as_json:
+            self._json(self.last.as_dict())
+        else:
+            print_answer(self.console, self.last, full_quotes=True)
 
     def run_lines(self, lines: Iterable[str]) -> None:
         for line in lines:

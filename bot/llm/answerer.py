@@ -17,10 +17,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from bot.answering.answer import Answer, ExtractiveAnswerer, OnText
+from bot.answering.answer import Answer, Citation, ExtractiveAnswerer, OnText, ShortAnswer
 from bot.answering.followup import HISTORY_TURNS, Turn, is_follow_up, standalone_query
 from bot.llm.chain import ChainChunk, build_answer_chain
 from bot.llm.prompting import load_prompt
@@ -160,15 +160,17 @@ class LLMAnswerer:
         if verification.changed:
             dropped = details["totals"]["unsupported"]
             note = _change_note(dropped, details["totals"]["recited"], verification.mode)
+        short = verified_short_answer(baseline.short_answer, verification.citations)
         return GeneratedAnswer(
             question,
-            verification.text,
+            f"{short.text} [{short.n}]\n{verification.text}" if short else verification.text,
             True,
             citations=verification.citations,
             answerer=self.name,
             note=note,
             verification=details,
             generation={**stats, "raw": text},
+            short_answer=short,
         )
 
     def _fallback(self, baseline: Answer, note: str, **extra: Any) -> GeneratedAnswer:
@@ -294,3 +296,17 @@ def _change_note(dropped: int, recited: int, mode: str) -> str | None:
     if recited:
         parts.append(f"{recited} citation{'s' if recited != 1 else ''} corrected")
     return "Checked against the sources: " + "; ".join(parts) + "." if parts else None
+
+
+def verified_short_answer(
+    short: ShortAnswer | None, citations: list[Citation]
+) -> ShortAnswer | None:
+    """The extractive short answer, kept for a generated answer only when a verified citation of
+    that answer quotes the very span (so it is a verified span of a cited passage), renumbered
+    to that citation; else None."""
+    if short is None:
+        return None
+    for c in citations:
+        if c.article_id == short.article_id and c.start <= short.start and short.end <= c.end:
+            return replace(short, n=c.n)
+    return None

@@ -37,6 +37,7 @@ import numpy as np
 from bot.answering.answer import Citation, citation_for
 from index.search import STOPWORDS, Hit, tokenize
 from index.sentences import sentence_spans
+from index.structure import furniture_spans
 
 log = logging.getLogger(__name__)
 
@@ -444,8 +445,10 @@ def _with_mark(text: str, mark: str) -> str:
 
 def _windows(n: int, hit: Hit, excluded: list[tuple[int, int]]) -> list[_Excerpt]:
     """One- and two-sentence windows of a passage, with article offsets, skipping the
-    ``excluded`` spans (offsets in the passage text)."""
+    ``excluded`` spans (offsets in the passage text) and page furniture (captions, bylines,
+    calls to action: :func:`index.structure.furniture_spans`), which supports no claim."""
     text = hit.text
+    excluded = [*excluded, *((a, b) for a, b, _ in furniture_spans(text))]
     spans: list[tuple[int, int] | None] = [
         (a, b) if not any(a < e and s < b for s, e in excluded) else None
         for a, b in sentence_spans(text)

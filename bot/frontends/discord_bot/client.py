@@ -65,6 +65,7 @@ class NewsBot(commands.Bot):
         self.feedback = feedback or FeedbackStore.in_data_dir(settings.data_dir)
         self.access = Access.from_settings(settings)
         self.cooldown = Cooldown(settings.discord_cooldown_seconds)
+        self.stats_cooldown = Cooldown(settings.discord_cooldown_seconds)  # /stats, per user
         self.limit = ConcurrencyLimit(settings.discord_max_concurrent)
         self.edit_interval = edit_interval
         self.tree.error(self.on_app_command_error)

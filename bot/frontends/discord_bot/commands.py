@@ -24,7 +24,7 @@ from bot.frontends.discord_bot.formatting import (
     sources_replies,
     stats_embed,
 )
-from bot.frontends.discord_bot.limits import admit
+from bot.frontends.discord_bot.limits import admit, cooldown_message
 
 if TYPE_CHECKING:
     from bot.frontends.discord_bot.client import NewsBot
@@ -110,6 +110,11 @@ class NewsCommands(commands.Cog):
 
     @app_commands.command(name="stats", description="Show what is indexed: articles, dates, model.")
     async def stats(self, interaction: discord.Interaction) -> None:
+        wait = self.bot.stats_cooldown.retry_after(interaction.user.id)
+        if wait > 0:
+            await respond(interaction, cooldown_message(wait))
+            return
+        self.bot.stats_cooldown.start(interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.service
         status = await asyncio.to_thread(service.status)
@@ -119,17 +124,21 @@ class NewsCommands(commands.Cog):
     @app_commands.command(
         name="reindex", description="Index new and changed articles (admins only)."
     )
+    @app_commands.describe(
+        prune="Also remove missing articles when they are a large share of the index."
+    )
     @app_commands.guild_only()
     @app_commands.check(_can_reindex)
-    async def reindex(self, interaction: discord.Interaction) -> None:
+    async def reindex(self, interaction: discord.Interaction, prune: bool = False) -> None:
         from index.build import build_index
 
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.service
-        log.warning("reindex requested by user %s", interaction.user.id)
+        log.warning("reindex (prune=%s) requested by user %s", prune, interaction.user.id)
         report = await asyncio.to_thread(
             build_index,
             service.settings,
+            prune=prune,
             store=service.searcher.store,
             embedder=service.searcher.embedder,
         )

@@ -26,6 +26,7 @@ from bot.frontends.discord_bot.splitter import (
 )
 from bot.text import shorten
 from index.build import BuildReport
+from index.clean import remove_invisible
 
 PLACEHOLDER = "🔎 Looking through the articles…"
 QUOTE_CHARS = 300  # a source's quoted passage under an answer
@@ -48,8 +49,9 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """Neutralise Discord markdown and mentions (@everyone, @here, roles, users) in ``text``."""
-    text = discord.utils.escape_markdown(text)
+    """Neutralise Discord markdown and mentions (@everyone, @here, roles, users) in ``text``, and
+    drop invisible and direction-changing characters, which could reverse what readers see."""
+    text = discord.utils.escape_markdown(remove_invisible(text))
     text = _MENTION.sub("@\u200b\\1", text)  # a zero-width space keeps it from pinging
     return re.sub(r"<#(\d)", "<#\u200b\\1", text)  # channel links
 
@@ -158,9 +160,18 @@ def _attach(texts: list[str], embed_groups: list[list[discord.Embed]]) -> list[R
     return replies
 
 
+def _answer_text(answer: Answer) -> str:
+    """The answer as Discord markdown: the short answer, when there is one, in bold on the
+    first line."""
+    short = answer.short_answer
+    if short is None or not answer.answer.startswith(short.text):
+        return escape(answer.answer)
+    return f"**{escape(short.text)}**{escape(answer.answer[len(short.text) :])}"
+
+
 def answer_replies(answer: Answer) -> list[Reply]:
     """The answer text, split under the message limit, then its sources as embeds."""
-    texts = split_text(escape(answer.answer), MESSAGE_LIMIT) or ["(no answer)"]
+    texts = split_text(_answer_text(answer), MESSAGE_LIMIT) or ["(no answer)"]
     shown = answer.citations if answer.found else answer.passages
     title = "Sources" if answer.found else "Closest passages"
     fields = [source_field(c) for c in shown]
@@ -220,9 +231,11 @@ def report_text(report: BuildReport) -> str:
         text += f"\n{len(report.problems)} file(s) skipped:\n{shown}"
         if more > 0:
             text += f"\n…and {more} more (see `newsbot index` on the server)."
+    if report.held_back:
+        text += "\n⚠️ " + report.held_back_note("run /reindex prune:true")
     return split_text(text, MESSAGE_LIMIT)[0]
 
 
 def thread_name(question: str) -> str:
     """A thread title from the question (threads allow 100 characters, no markdown)."""
-    return shorten(question, 95) or "Question"
+    return shorten(remove_invisible(question), 95) or "Question"

@@ -1,0 +1,303 @@
+"""What a question asks for, and the spans of a sentence that are of that kind.
+
+A question that asks for a name ("who", "which team"), a place ("where", "which country"), a
+number ("how many"), an amount ("how much"), a date ("when", "what year") or a duration ("how
+long") is answered by a short span of a sentence: a run of capitalised words, a figure, a date.
+The kind is read from the question's wh-phrase and, after "which/what", from the noun it asks
+about (a place noun asks for a place, a time noun for a date, a quantity noun for a number).
+These nouns are general English classes of answer, not words of any quiz.
+
+A span the question already contains is not an answer to it (a sentence that restates the
+question brings no new name or figure), so spans whose words are all in the question are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.search import STOPWORDS, tokenize
+
+NAME, PLACE, NUMBER, AMOUNT, DATE, DURATION = (
+    "name",
+    "place",
+    "number",
+    "amount",
+    "date",
+    "duration",
+)
+FACT_KINDS = frozenset({NAME, PLACE, NUMBER, AMOUNT, DATE, DURATION})
+FIGURE_KINDS = frozenset({NUMBER, AMOUNT, DATE, DURATION})
+
+_PLACE_NOUNS = frozenset(
+    "country countries nation nations city cities state states town towns region regions county "
+    "province continent island islands capital location place places area neighborhood "
+    "neighbourhood river sea ocean lake mountain park airport village district territory "
+    "border port".split()
+)
+_TIME_NOUNS = frozenset("year month day date time week weekday season decade century".split())
+_QUANTITY_NOUNS = frozenset(
+    "number percentage percent share rate amount price cost age total sum figure".split()
+)
+_AUXILIARIES = frozenset(
+    "is was are were did does do has have had will would can could should may might must "
+    "the a an kind type sort".split()
+)
+_ASK = re.compile(
+    r"\b(?P<wh>how (?:many|much|long|old|far|tall|big|large|fast|often)|who|whom|whose|where|"
+    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:\s+[a-z]+){0,2}))?",
+    re.IGNORECASE,
+)
+# verbs that follow "what" as often as nouns do ("What happened…?", "What led to…?")
+_VERBS_AFTER_WHAT = frozenset(
+    "happen happens happened make makes made lead leads led cause causes caused mean means "
+    "meant go goes went come comes came take takes took get gets got say says said prompted "
+    "sparked triggered".split()
+)
+_CALLED = re.compile(r"\b(?:called|named|the name of|name of)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: ``kind`` is one of :data:`FACT_KINDS`, ``reason`` or None."""
+
+    kind: str | None
+    wh: str = ""
+    noun: str = ""
+
+    @property
+    def is_fact(self) -> bool:
+        return self.kind in FACT_KINDS
+
+
+def _ask_sentence(question: str) -> str:
+    """The part of a question that asks: its last sentence (a quiz question often opens with a
+    statement: "Prices rose 13% last year. Which item rose most?")."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p.strip()]
+    asking = [p for p in parts if "?" in p]
+    return (asking or parts or [question])[-1]
+
+
+def asked_for(question: str) -> Asked:
+    """The kind of answer ``question`` asks for (see the module docstring)."""
+    ask = _ask_sentence(question)
+    if re.match(r"\s*why\b", ask, re.IGNORECASE):
+        return Asked("reason", "why")
+    match = _ASK.search(ask)
+    if match is None:
+        return Asked(None)
+    wh = " ".join(match.group("wh").lower().split())
+    following = (match.group("noun") or "").lower().split()
+    # "which massive figure", "what popular product": the class noun may follow adjectives
+    classes = _PLACE_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS
+    noun = next((w for w in following if w in classes), following[0] if following else "")
+    if wh.startswith("how "):
+        how = wh.split()[1]
+        if how == "much":
+            return Asked(AMOUNT, wh)
+        if how == "long":
+            return Asked(DURATION, wh)
+        return Asked(NUMBER, wh)
+    if wh in ("who", "whom", "whose"):
+        return Asked(NAME, wh)
+    if wh == "where":
+        return Asked(PLACE, wh)
+    if wh == "when":
+        return Asked(DATE, wh)
+    return _which(wh, noun, ask)
+
+
+def _which(wh: str, noun: str, ask: str) -> Asked:
+    """ "which/what" + noun: the noun names the class of the answer."""
+    stem = noun.rstrip("s") if noun.endswith("s") and noun[:-1] in _PLACE_NOUNS else noun
+    if stem in _PLACE_NOUNS or noun in _PLACE_NOUNS:
+        return Asked(PLACE, wh, noun)
+    if noun in _TIME_NOUNS:
+        return Asked(DATE, wh, noun)
+    if noun in _QUANTITY_NOUNS:
+        return Asked(AMOUNT if noun in ("price", "cost", "amount", "sum") else NUMBER, wh, noun)
+    if wh == "which" and noun and noun not in _AUXILIARIES:
+        return Asked(NAME, wh, noun)
+    if wh == "what" and _CALLED.search(ask):
+        return Asked(NAME, wh, noun)
+    if wh == "what" and noun and noun not in _AUXILIARIES | _VERBS_AFTER_WHAT | STOPWORDS:
+        return Asked(NAME, wh, noun)
+    return Asked(None, wh, noun)
+
+
+# -- spans ----------------------------------------------------------------------------------------
+
+_WORD = r"[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
+_CONNECTOR = r"(?:of|the|de|du|del|la|le|von|van|der|for|&|y|al|bin)"
+_NAME_RUN = re.compile(rf"(?<![\w’'-])(?:{_WORD})(?:\s(?:{_CONNECTOR}\s)?(?:{_WORD}))*")
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan\\.|Feb\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
+)
+_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?|\d{{1,2}}\s(?:{_MONTHS})(?:\s\d{{4}})?|"
+    rf"(?:{_MONTHS})\s\d{{4}}|(?:early |late |mid-)?(?:{_MONTHS})|{_WEEKDAYS}|(?:19|20)\d{{2}})(?![\w-])"
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    "hundred|hundreds|thousand|thousands|dozen|dozens|million|millions|billion|billions"
+)
+_SCALE = r"(?:\s?(?:thousand|million|billion|trillion|bn|mn|m|k)\b)?"
+_FIGURE = rf"\d[\d,]*(?:\.\d+)?{_SCALE}"
+_MONEY = re.compile(
+    rf"(?:[$€£¥]\s?{_FIGURE}|{_FIGURE}\s(?:dollars|euros|pounds|yen|cents))(?![\w])", re.IGNORECASE
+)
+_PERCENT = re.compile(rf"{_FIGURE}\s?(?:%|percent\b|per cent\b|percentage points?\b)")
+_COUNT = re.compile(
+    rf"(?<![\w$€£¥.,/-])(?:{_FIGURE}|(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*)(?![\w/]|[.,]\d)",
+    re.IGNORECASE,
+)
+_TIME_UNITS = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
+_DURATION = re.compile(
+    rf"\b(?:{_FIGURE}|a|an|(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*)(?:\s|-)(?:more\s)?"
+    rf"{_TIME_UNITS}\b",
+    re.IGNORECASE,
+)
+_PLACE_LEAD = re.compile(r"\b(?:in|at|to|from|near|into|across|outside|inside)\s$", re.IGNORECASE)
+_STARTERS = frozenset(
+    "according after also although despite however meanwhile officials several some many both "
+    "yes no but if while as since still now then so yet once last next earlier later here".split()
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer span: ``start``/``end`` are offsets into the sentence."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    lead: bool = False  # preceded by a place preposition ("in Kyiv")
+    initial: bool = False  # one word opening the sentence: a name ("Ukraine said") or not
+    subject: bool = False  # opens the sentence (after "The"): most likely its subject
+
+
+def spans_of(sentence: str, kind: str, question_terms: set[str]) -> list[Span]:
+    """The spans of ``kind`` in ``sentence`` that the question does not already contain, in
+    order of position."""
+    if kind in (NAME, PLACE):
+        found = [
+            t for t in (_trim(s, sentence, question_terms) for s in _names(sentence, kind)) if t
+        ]
+    elif kind == DATE:
+        found = [Span(m.group(0), m.start(), m.end(), DATE) for m in _DATE.finditer(sentence)]
+    elif kind == DURATION:
+        found = [
+            Span(m.group(0), m.start(), m.end(), DURATION) for m in _DURATION.finditer(sentence)
+        ]
+    elif kind == AMOUNT:
+        found = _figures(sentence, prefer_money=True)
+    else:
+        found = _figures(sentence, prefer_money=False)
+    return [s for s in found if _novel(s.text, question_terms)]
+
+
+def _trim(span: Span, sentence: str, question_terms: set[str]) -> Span | None:
+    """A name without the words around it that the question already holds: "Mexico's President
+    Claudia Sheinbaum" answers "Who is the president of Mexico?" with "Claudia Sheinbaum"."""
+    words = list(re.finditer(r"\S+", span.text))
+
+    def known(word: str) -> bool:
+        tokens = set(tokenize(re.sub(r"[’']s$", "", word))) - STOPWORDS
+        return not tokens or tokens <= question_terms or bool(_DEMONYM.search(word))
+
+    first, last = 0, len(words)
+    while first < last - 1 and known(words[first].group(0)):
+        first += 1
+    if known(words[-1].group(0)):
+        return None  # its head is the question's own name ("Dame Olivia Newton-John")
+    if first == 0:
+        return span
+    start, end = span.start + words[first].start(), span.start + words[last - 1].end()
+    text = sentence[start:end]
+    if text.split()[0].lower() in ("of", "the", "for", "&", "de", "la"):
+        return None
+    return Span(text, start, end, span.kind, span.lead, False, span.subject)
+
+
+def _novel(text: str, question_terms: set[str]) -> bool:
+    tokens = set(tokenize(text)) - STOPWORDS
+    return bool(tokens) and not tokens <= question_terms
+
+
+def _figures(sentence: str, prefer_money: bool) -> list[Span]:
+    taken: list[Span] = []
+    for pattern, kind in ((_MONEY, AMOUNT), (_PERCENT, NUMBER)):
+        for m in pattern.finditer(sentence):
+            taken.append(Span(m.group(0), m.start(), m.end(), kind))
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    for m in _COUNT.finditer(sentence):
+        if any(s.start < m.end() and m.start() < s.end for s in taken):
+            continue
+        if any(a < m.end() and m.start() < b for a, b in dates):
+            continue  # a year or a day of a month is not a count
+        taken.append(Span(m.group(0), m.start(), m.end(), NUMBER))
+    taken.sort(key=lambda s: (not (prefer_money and s.kind == AMOUNT), s.start))
+    return taken if prefer_money else sorted(taken, key=lambda s: s.start)
+
+
+def _names(sentence: str, kind: str) -> list[Span]:
+    out = []
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
+    if tag:
+        dates.append((tag.start(), tag.end()))
+    for m in _NAME_RUN.finditer(sentence):
+        start, text = m.start(), m.group(0)
+        words = text.split()
+        # an ordinary word capitalised because it opens the sentence is not part of a name
+        while words and start == _first_word_start(sentence) and _is_starter(words[0]):
+            start += len(words[0]) + 1
+            words = words[1:]
+            if words and words[0] in ("of", "the", "and", "for", "&"):
+                start += len(words[0]) + 1
+                words = words[1:]
+        while words and words[-1].lower() in ("of", "the", "and", "for", "&", "de", "la"):
+            words = words[:-1]
+        if words and words[0] in ("The", "A", "An"):
+            start += len(words[0]) + 1
+            words = words[1:]
+        if not words:
+            continue
+        text = re.sub(r"[’']s$", "", " ".join(words)).rstrip(".")
+        end = start + len(text)
+        text = sentence[start:end]  # the span exactly as the sentence has it
+        if any(a <= start and end <= b for a, b in dates):
+            continue  # "Tuesday", "July" are dates, not names
+        if " " in text and text.isupper():
+            continue  # a headline in capitals ("STRIKES ON CARTELS"), not a name
+        if " " not in text and _DEMONYM.search(text) and _LOWER_NEXT.match(sentence, end):
+            continue  # "Mexican cartel", "British lawmakers": it describes, it does not name
+        if len(text) < 2 or text.isdigit():
+            continue
+        lead = bool(_PLACE_LEAD.search(sentence[max(0, start - 9) : start]))
+        opening = _first_word_start(sentence)
+        initial = start == opening and " " not in text
+        subject = start == opening or bool(re.fullmatch(r"(?:The|A|An)\s", sentence[opening:start]))
+        out.append(Span(text, start, end, kind, lead, initial, subject))
+    return out
+
+
+_SOURCE_TAG = re.compile(r"^\W*\([A-Z][\w .]{0,20}\)")
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|i|ic)$")
+_LOWER_NEXT = re.compile(r"\s[a-z]")
+
+
+def _first_word_start(sentence: str) -> int:
+    m = re.search(r"[A-Za-z0-9]", sentence)
+    return m.start() if m else 0
+
+
+def _is_starter(word: str) -> bool:
+    """An ordinary word that is capitalised only because it opens the sentence: a stopword or a
+    common opener ("However", "Meanwhile")."""
+    w = word.lower().strip("’'")
+    return w in STOPWORDS or w in _STARTERS

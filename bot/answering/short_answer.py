@@ -1,0 +1,96 @@
+"""The short answer: one span, quoted verbatim, that answers a fact question.
+
+For a question that asks for a name, place, number, amount, date or duration
+(:mod:`bot.answering.answer_type`), every span of that kind in the answering sentences is a candidate. A
+span's support is the sum, over the sentences that hold it, of the sentence's score, weighted by
+where it stands: a name that opens the sentence is its subject (the team that won, the country
+that voted), a name elsewhere an object or a detail, and of several figures the first is the one
+the sentence is about; a place after "in/at/to/from" is a place rather than an organisation; and
+a span beside a word of the question is in apposition to what the question describes ("cartel
+leader Rafael Caro Quintero"). Support from several sentences and articles adds up, so passages
+that agree outweigh one that does not.
+
+There is a short answer only when one span is clearly ahead: its support is at least
+:data:`CLEAR_MARGIN` times the next one's. Otherwise the best sentence is shown alone; two
+candidates are never hedged together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.answering.answer_type import NAME, PLACE, Asked, Span
+from index.search import tokenize
+
+if TYPE_CHECKING:
+    from bot.answering.answer import Candidate
+
+CLEAR_MARGIN = 1.5  # the best span's support over the next one's
+NEAR_BEST = 0.8  # sentences scoring this close to the best one may give support
+LATER_SPAN = 0.5  # weight of a name not in subject position, of a figure not the first
+BESIDE_QUESTION = 1.5  # weight of a span beside a word of the question
+
+
+@dataclass(frozen=True)
+class Pick:
+    span: Span  # offsets into ``sentence.text``
+    sentence: Candidate
+    support: float
+
+
+def _next_to(sentence: str, span: Span, terms: set[str]) -> bool:
+    """Is the span beside one of the question's words ("cartel leader Rafael Caro Quintero",
+    "29 on board")? Apposition is how news names the thing a question describes."""
+    before = tokenize(" ".join(sentence[: span.start].split()[-2:]))
+    after = tokenize(" ".join(sentence[span.end :].split()[:2]))
+    return bool(terms & {*before, *after})
+
+
+def pick_short_answer(
+    candidates: list[Candidate], asked: Asked, terms: set[str] | None = None
+) -> Pick | None:
+    """The clearly best-supported span among ``candidates`` (best first), or None."""
+    if not asked.is_fact or not candidates:
+        return None
+    top = candidates[0].score
+    terms = terms or set()
+    support: dict[tuple[str, ...], float] = {}
+    where: dict[tuple[str, ...], tuple[Span, Candidate]] = {}
+    confirmed: set[tuple[str, ...]] = set()  # seen at least once other than opening a sentence
+    for c in candidates:
+        if c.score < NEAR_BEST * top:
+            break
+        for i, span in enumerate(c.spans):
+            key = tuple(tokenize(span.text)) or (span.text.lower(),)
+            if asked.kind in (NAME, PLACE):  # the sentence's subject, or something else in it
+                weight = 1.0 if span.subject else LATER_SPAN
+            else:
+                weight = 1.0 if i == 0 else LATER_SPAN
+            if asked.kind == PLACE and span.lead:
+                weight = max(weight, 1.0)
+            if _next_to(c.text, span, terms):
+                weight *= BESIDE_QUESTION
+            support[key] = support.get(key, 0.0) + weight * c.score
+            if not span.initial:
+                confirmed.add(key)
+            if key not in where:
+                where[key] = (span, c)  # the best-scored sentence holding it
+    # one capitalised word that only ever opens a sentence may be an ordinary word ("Dangerous
+    # flooding hit…"): it is a name when some passage writes it so mid-sentence
+    support = {k: v for k, v in support.items() if k in confirmed}
+    if not support:
+        return None
+    # a name's shorter form ("Sheinbaum") supports its full form ("Claudia Sheinbaum")
+    merged = {
+        key: value + sum(v for k, v in support.items() if k != key and set(k) < set(key))
+        for key, value in support.items()
+    }
+    best_key = max(merged, key=lambda k: (merged[k], len(k)))
+    rivals = [
+        v for k, v in merged.items() if not (set(k) <= set(best_key) or set(best_key) <= set(k))
+    ]
+    if rivals and merged[best_key] < CLEAR_MARGIN * max(rivals):
+        return None
+    span, sentence = where[best_key]
+    return Pick(span, sentence, merged[best_key])
