@@ -107,10 +107,13 @@ class Intake:
         }
         self.report = IntakeReport()
         self.max_items = int(settings.feed_max_items)
+        self.taken: set[str] = set()  # records this run stored or changed
 
     def _indexed(self, record: Record) -> bool:
         """Whether the index holds this library record as it is on disk. A record stored by an
         earlier run whose update failed (the index was busy, the disk full) is not."""
+        if record.id in self.taken:  # stored by this run: indexed when it finishes
+            return True
         indexed = self.indexed.get(record.id)
         if indexed is None:
             return False
@@ -166,6 +169,7 @@ class Intake:
             match = self.library.match(article, by_address=False)
         if match is None:
             record = self.library.add(article, published=published, feed=feed)
+            self.taken.add(record.id)
             return Arrival(url, ADDED, record.title + note, feed)
         record = match.record
         if match.kind == "same address":
@@ -176,6 +180,7 @@ class Intake:
                     return Arrival(url, ADDED, f"{record.title} ({NOT_YET})", feed)
                 return Arrival(url, UNCHANGED, record.title, feed)
             self.library.replace_text(record, article, published=published)
+            self.taken.add(record.id)
             return Arrival(url, UPDATED, article.title, feed)
         self.library.add_urls(record, list(article.urls))
         how = "same text" if match.kind == "same text" else f"{match.similarity:.0%} the same"
