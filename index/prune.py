@@ -18,6 +18,7 @@ stand between a folder scan and a removal:
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ def check_folders(folders: Sequence[Path], library: Path) -> None:
         if problem:
             raise ArticleFolderError(problem)
         name = folder_name(folder)
-        if name in names:
+        if name in names and not (_is_library(folder) or _is_library(names[name])):
             raise ArticleFolderError(
                 f"Two article folders have the same name, {name}: {names[name]} and {folder}. "
                 "newsbot tells articles apart by their folder's name and their path in it, so one "
@@ -68,6 +69,13 @@ def check_folders(folders: Sequence[Path], library: Path) -> None:
                 "folders and list the new name in NEWSBOT_ARTICLE_DIRS."
             )
         names[name] = folder
+
+
+def _is_library(folder: Path) -> bool:
+    """A library of fetched articles (another data folder's): only ``<article id>.json`` files,
+    whose keys cannot meet an ordinary folder's."""
+    names = [p.name for p in Path(folder).iterdir() if not p.name.startswith(".")]
+    return bool(names) and all(re.fullmatch(r"[0-9a-f]{16}\.json", n) for n in names)
 
 
 def _folder_problem(folder: Path) -> str | None:
