@@ -38,6 +38,9 @@ install-all: $(ALL_STAMP)
 # --no-compile: Python compiles the modules it imports on first use, not all of torch up front.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# a current pip: the venv's own (23.2) ignores extras spelt with "_" (lxml[html_clean], which
+	# trafilatura needs), so the HTML reader would fail to import
+	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 -e .
 	touch $@
 
