@@ -4,6 +4,7 @@ is told when they pick a local model."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,9 +24,13 @@ def _planned(target: str, tmp_path: Path) -> str:
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
+    # as typed in a shell: not as a sub-make of `make test` (CI), whose MAKEFLAGS and MAKELEVEL
+    # would add "make[1]: Entering directory" lines around the plan
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     done = subprocess.run(
         [make, "-n", target, f"VENV={tmp_path / 'venv'}", f"WHEELHOUSE={tmp_path / 'wheels'}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
