@@ -25,10 +25,21 @@ from index.errors import (
     StoreUnavailable,
 )
 
+
+class FollowNotFound(InvalidInput):
+    """No followed topic of this server has that number or topic."""
+
+
+class FollowRefused(NewsbotError):
+    """Removing another member's follow needs the Manage Server permission."""
+
+
 __all__ = [
     "ArticleFolderError",
     "ConfigError",
     "FetchError",
+    "FollowNotFound",
+    "FollowRefused",
     "IndexBusy",
     "IndexEmpty",
     "InvalidInput",

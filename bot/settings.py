@@ -81,8 +81,40 @@ class DiscordSettings(Section):
         return value
 
 
-class Settings(WebSettings, SearchSettings, AnswerSettings, LlmSettings, DiscordSettings):
-    """The full settings: the store, index, web, search, answer, llm and discord sections."""
+class NewsSettings(Section):
+    """What the bot tells without being asked (bot/news/): the digest of arrivals, followed
+    topics, and how articles are grouped into stories."""
+
+    digest_hours: float = Field(24.0, gt=0)  # `newsbot digest` without --since/--hours
+    digest_max_stories: int = Field(10, ge=1)
+    # When a day's digest is posted in NEWSBOT_DISCORD_DIGEST_CHANNEL: "HH:MM" and a time zone,
+    # e.g. "07:30 Europe/Zurich" (no zone: UTC). Unset: no scheduled digest.
+    digest_at: str | None = None
+    discord_digest_channel: int | None = None
+    # Two articles are one story when their embeddings are this similar (cosine) and their
+    # dates at most story_days_apart apart; copies (same address or text) always are.
+    story_similarity: float = Field(0.7, ge=0, le=1)
+    story_days_apart: int = Field(2, ge=0)
+    follow_threshold: float = Field(0.5, ge=0, le=1)  # hybrid match (words + meaning) to post
+    follow_posts_per_hour: int = Field(3, ge=1)  # per followed topic; more arrivals are merged
+    follow_poll_seconds: float = Field(30.0, ge=0)  # how often the bot looks for a new revision
+    follow_max_per_guild: int = Field(50, ge=1)
+
+    @field_validator("digest_at")
+    @classmethod
+    def _check_time(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from bot.news.schedule import parse_time_of_day
+
+        parse_time_of_day(value)  # ValueError names the fix
+        return value.strip()
+
+
+class Settings(
+    WebSettings, SearchSettings, AnswerSettings, LlmSettings, DiscordSettings, NewsSettings
+):
+    """The full settings: the store, index, web, search, answer, llm, discord and news sections."""
 
     log_level: str = "WARNING"
 

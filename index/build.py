@@ -134,6 +134,7 @@ class Builder:
         self._embedder = embedder
         self.progress = progress
         self.report = BuildReport()
+        self.first_indexed: dict[str, str] = {}  # article id -> when the live index first had it
         self.backend = settings.embedding_backend  # ``auto`` is resolved in :meth:`run`
 
     @property
@@ -161,6 +162,7 @@ class Builder:
             self.settings.embedding_backend, self.settings.embedding_model, recorded
         )
         live = self.store.manifest(meta.generation) if meta is not None else {}
+        self.first_indexed = {i: r.indexed for i, r in live.items() if r.indexed}
         found = scan(folders, s.follow_links)
         prune_rules.check_not_emptied(folders, found, live, library, prune)
         self.report.problems.extend(found.problems)
@@ -213,6 +215,7 @@ class Builder:
                 "built with, or run `newsbot index` first."
             )
         live = self.store.manifest(meta.generation)
+        self.first_indexed = {a.record.id: a.record.indexed for a in articles if a.record.indexed}
         pending = [_Pending(a.article(), a.record.source_hash) for a in articles]
         if pending:
             self.store.room_to_write()
@@ -361,8 +364,13 @@ class Builder:
                 [passage.text for passage in todo],
                 [passage.to_metadata() for passage in todo],
             )
+        now = Store.now()
         rows = [
-            (_record(p.article, p.raw_hash, len(chunks)), p.article.text) for p, chunks in batch
+            (
+                _record(p.article, p.raw_hash, len(chunks), self._indexed(p, manifest, now)),
+                p.article.text,
+            )
+            for p, chunks in batch
         ]
         self.store.commit_articles(generation, rows)
         stale: list[str] = []
@@ -377,6 +385,12 @@ class Builder:
         self.report.chunks_written += len(todo)
         _checkpoint("batch")
         return len(ids)
+
+    def _indexed(self, pending: _Pending, manifest: dict[str, ArticleRecord], now: str) -> str:
+        """When the article was first indexed: kept through updates, rebuilds and restores, so
+        only a new story counts as an arrival (the digest, followed topics)."""
+        old = manifest.get(pending.article.id)
+        return (old.indexed if old else "") or self.first_indexed.get(pending.article.id) or now
 
     def _remove(
         self,
@@ -439,7 +453,7 @@ def _with_source(record: ArticleRecord, source: SourceFile) -> ArticleRecord:
     return replace(record, source=source.key, source_hash=source.raw_hash)
 
 
-def _record(article: Article, raw_hash: str, chunks: int) -> ArticleRecord:
+def _record(article: Article, raw_hash: str, chunks: int, indexed: str = "") -> ArticleRecord:
     return ArticleRecord(
         id=article.id,
         content_hash=article.content_hash,
@@ -450,6 +464,7 @@ def _record(article: Article, raw_hash: str, chunks: int) -> ArticleRecord:
         published=article.published or "",
         authors=", ".join(article.authors),
         chunks=chunks,
+        indexed=indexed,
     )
 
 

@@ -63,6 +63,7 @@ class ArticleRecord:
     published: str
     authors: str
     chunks: int
+    indexed: str = ""  # when the article was first indexed (UTC ISO seconds; "" before 2026-12)
 
 
 def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
@@ -694,6 +695,7 @@ def _record_metadata(record: ArticleRecord) -> dict[str, Any]:
         "published": record.published,
         "authors": record.authors,
         "chunks": record.chunks,
+        "indexed": record.indexed,
     }
 
 
@@ -708,4 +710,5 @@ def _record_from(article_id: str, m: dict[str, Any]) -> ArticleRecord:
         published=str(m.get("published", "")),
         authors=str(m.get("authors", "")),
         chunks=int(m.get("chunks", 0)),
+        indexed=str(m.get("indexed") or ""),
     )

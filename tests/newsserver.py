@@ -105,11 +105,12 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve() -> Iterator[NewsServer]:
-    server = _Server(("127.0.0.1", 0), _Handler)
+def serve(host: str = "127.0.0.1") -> Iterator[NewsServer]:
+    """A server on ``host`` (any address of 127.0.0.0/8: several make several news sites)."""
+    server = _Server((host, 0), _Handler)
     news = NewsServer()
     server.news = news
-    news.base = f"http://127.0.0.1:{server.server_address[1]}"
+    news.base = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -86,6 +86,7 @@ def bot_settings(tmp_path: Path, **overrides: Any) -> Any:
         "discord_cooldown_seconds": 0,
         "discord_max_concurrent": 2,
         "discord_sync_commands": False,
+        "follow_poll_seconds": 0,  # tests call bot.poster.check() themselves
     }
     values.update(overrides)
     return make_settings(tmp_path, **values)
@@ -309,7 +310,7 @@ def interaction(
     channel: Any,
     member: discord.Member,
     permissions: discord.Permissions | None = None,
-    **options: str | bool,
+    **options: str | bool | int,
 ) -> discord.Interaction:
     """A slash-command interaction as Discord sends it (see discord.py's own
     tests/test_app_commands_invoke.py)."""
@@ -341,9 +342,11 @@ def interaction(
     return discord.Interaction(data=data, state=server.bot._connection)
 
 
-def _option_type(value: str | bool) -> discord.AppCommandOptionType:
+def _option_type(value: str | bool | int) -> discord.AppCommandOptionType:
     if isinstance(value, bool):
         return discord.AppCommandOptionType.boolean
+    if isinstance(value, int):
+        return discord.AppCommandOptionType.integer
     return discord.AppCommandOptionType.string
 
 

@@ -346,6 +346,120 @@ def evaluate(
         out.print(f"wrote {json_out}")
 
 
+@app.command()
+def digest(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Arrivals since this date or time (YYYY-MM-DD[THH:MM], UTC)."),
+    ] = None,
+    hours: Annotated[
+        float | None,
+        typer.Option(
+            "--hours", help="Arrivals in the last N hours (default: NEWSBOT_DIGEST_HOURS)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The stories that arrived in the index, one entry per story, each quoted and cited."""
+    from bot.answering.service import build_store
+    from bot.frontends.news_render import print_digest
+    from bot.news.digest import build_digest, window
+
+    settings = _settings()
+    with _user_errors():
+        start, end = window(since, hours, settings.digest_hours)
+        result = build_digest(build_store(settings), settings, start, end)
+    if as_json:
+        out.print(json.dumps(result.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_digest(out, result)
+
+
+@app.command()
+def compare(
+    story: Annotated[str, typer.Argument(help="A headline or a question about the story.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Where outlets differ on one story: what all of them state, and which figures, dates and
+    sources they give differently, each with its outlet, date and quote."""
+    from bot.answering.service import build_service, clean_question
+    from bot.frontends.news_render import print_comparison
+    from bot.news.compare import compare_story, find_story
+
+    settings = _settings()
+    with _user_errors():
+        text = clean_question(story, settings.max_question_chars)
+        service = build_service(settings)
+        result = compare_story(text, find_story(service.searcher, settings, text))
+    if as_json:
+        out.print(json.dumps(result.as_dict(), ensure_ascii=False), highlight=False, markup=False)
+    else:
+        print_comparison(out, result)
+
+
+follow_app = typer.Typer(
+    help="Followed topics: the Discord bot posts new articles that match them.",
+    no_args_is_help=True,
+)
+app.add_typer(follow_app, name="follow")
+
+
+@follow_app.command("list")
+def follow_list(
+    guild: Annotated[int | None, typer.Option("--guild", help="Only this server's.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the followed topics (every server's, or one)."""
+    from bot.frontends.news_render import print_follows
+    from bot.news.follow import FollowStore
+
+    settings = _settings()
+    with _user_errors():
+        follows = FollowStore.in_data_dir(settings.data_dir).follows(guild)
+    if as_json:
+        out.print(json.dumps([f.as_dict() for f in follows]), highlight=False, markup=False)
+    else:
+        print_follows(out, follows)
+
+
+@follow_app.command("add")
+def follow_add(
+    topic: Annotated[str, typer.Argument(help="What to follow, e.g. “Westmarch storm”.")],
+    guild: Annotated[int, typer.Option("--guild", help="The server's id.")],
+    channel: Annotated[int, typer.Option("--channel", help="The channel or thread to post in.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Follow a topic in a Discord channel (as the bot's operator)."""
+    from bot.frontends.news_render import print_follows
+    from bot.news.follow import FollowStore
+
+    settings = _settings()
+    with _user_errors():
+        follow = FollowStore.in_data_dir(settings.data_dir).add(
+            guild, channel, 0, topic, limit=settings.follow_max_per_guild
+        )
+    if as_json:
+        out.print(json.dumps(follow.as_dict()), highlight=False, markup=False)
+    else:
+        print_follows(out, [follow])
+
+
+@follow_app.command("remove")
+def follow_remove(
+    which: Annotated[str, typer.Argument(help="The follow's number (see `newsbot follow list`).")],
+    guild: Annotated[int, typer.Option("--guild", help="The server's id.")],
+) -> None:
+    """Stop following a topic."""
+    from bot.news.follow import FollowStore
+
+    settings = _settings()
+    with _user_errors():
+        follows = FollowStore.in_data_dir(settings.data_dir)
+        follow = follows.find(guild, which)
+        follows.remove(follow, None, may_manage=True)
+    out.print(f"No longer following “{follow.topic}”.", highlight=False, markup=False)
+
+
 @app.command("discord")
 def discord_bot() -> None:
     """Run the Discord bot (needs DISCORD_TOKEN and NEWSBOT_DISCORD_GUILD_IDS; see the README)."""

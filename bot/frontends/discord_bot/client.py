@@ -31,7 +31,9 @@ from bot.frontends.discord_bot.answering import (
 from bot.frontends.discord_bot.errors import friendly_message, install_redaction, secret_values
 from bot.frontends.discord_bot.formatting import NO_MENTIONS, PLACEHOLDER, Reply
 from bot.frontends.discord_bot.limits import ConcurrencyLimit, Cooldown, admit
+from bot.frontends.discord_bot.posting import NewsPoster
 from bot.frontends.feedback import VOTES, FeedbackStore
+from bot.news.follow import FollowStore
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,9 @@ class NewsBot(commands.Bot):
         self._service: AnswerService | None = None
         self.warming: asyncio.Task[bool] | None = None
         self.feedback = feedback or FeedbackStore.in_data_dir(settings.data_dir)
+        self.follows = FollowStore.in_data_dir(settings.data_dir)
+        self.poster = NewsPoster(self)
+        self.posting: asyncio.Task[None] | None = None
         self.access = Access.from_settings(settings)
         self.cooldown = Cooldown(settings.discord_cooldown_seconds)
         self.stats_cooldown = Cooldown(settings.discord_cooldown_seconds)  # /stats, per user
@@ -78,12 +83,16 @@ class NewsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.frontends.discord_bot.commands import NewsCommands
+        from bot.frontends.discord_bot.news import NewsFeatures
 
         if self._service is None:
             self._service = await asyncio.to_thread(self._service_factory)
         # load the model and the index in the background: the first question need not wait
         self.warming = asyncio.create_task(asyncio.to_thread(self._service.warm_up))
         await self.add_cog(NewsCommands(self))
+        await self.add_cog(NewsFeatures(self))
+        if self.settings.follow_poll_seconds > 0 and self.posting is None:
+            self.posting = asyncio.create_task(self.poster.run())
         if self.settings.discord_sync_commands:
             await self.sync_commands()
 
