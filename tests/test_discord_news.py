@@ -3,6 +3,8 @@ fed by three news sites on loopback (tests/test_news.py)."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,16 @@ from bot.news.follow import FollowStore
 from bot.settings import Settings
 from index.arrivals import add
 from index.embedding import Embedder
-from tests.test_discord_harness import Server, command, interaction, invoke, start_server, use_adapter
+from tests.conftest import settings_for
+from tests.newsserver import STORM_UPDATE, article_html
+from tests.test_discord_harness import (
+    Server,
+    command,
+    interaction,
+    invoke,
+    start_server,
+    use_adapter,
+)
 from tests.test_news import (
     HOSTS,
     Sites,
@@ -98,13 +109,17 @@ async def test_compare_command_quotes_each_outlets_figure(
 
 @pytest.mark.asyncio
 async def test_a_follow_posts_once_after_another_process_indexes(
-    sites: Sites, embedder: Embedder, tmp_path: Path
+    sites: Sites, embedder: Embedder, tmp_path: Path, store_kind: str, request: Any
 ) -> None:
-    settings = news_settings(tmp_path)
+    """Embedded store and Chroma server: the bot notices the revision `newsbot index` made."""
+    (tmp_path / "articles").mkdir()
+    settings = settings_for(store_kind, tmp_path, request).model_copy(update={"fetch_timeout": 2.0})
     add(settings, feeds=[sites.feed], embedder=embedder)  # an index with the café story
     server = await bot_over(settings, embedder, tmp_path)
     use_adapter(server, server.news)
-    follow = interaction(server, command(server, "follow"), server.news, server.alice, topic="Westmarch storm")  # fmt: skip
+    follow = interaction(
+        server, command(server, "follow"), server.news, server.alice, topic="Westmarch storm"
+    )
     await invoke(server, follow)
     assert "Following “Westmarch storm”" in contents(server, server.news)[-1]
     before = len(contents(server, server.news))
@@ -124,6 +139,17 @@ async def test_a_follow_posts_once_after_another_process_indexes(
     assert await server.bot.poster.check() == 0  # the same revision: nothing again
     await dpytest.empty_queue()
 
+    # a fourth outlet's version of the story, indexed later, is not posted again
+    d = sites.outlets[1]
+    d.page("/late/storm", article_html("Westmarch death toll rises", STORM_UPDATE, published="2025-03-04"))  # fmt: skip
+    assert add(settings, [d.url("/late/storm")], embedder=embedder).counts()["added"] == 1
+    assert await server.bot.poster.check() == 0
+    with closing(sqlite3.connect(server.bot.follows.path)) as db:
+        states = dict(db.execute("SELECT state, count(*) FROM seen GROUP BY state").fetchall())
+    assert states["posted"] == 4 and states["skipped"] >= 1  # four storm articles, one post
+    assert len(contents(server, server.news)) == before + 1
+    await dpytest.empty_queue()
+
     restarted = await bot_over(settings, embedder, tmp_path)  # the same data directory
     assert await restarted.bot.poster.check() == 0
     assert len(contents(restarted, restarted.news)) == 0
@@ -136,9 +162,11 @@ async def test_unfollow_needs_the_author_or_manage_server(
 ) -> None:
     server = await start_server(seed_service, tmp_path)
     use_adapter(server, server.news)
-    await invoke(server, interaction(server, command(server, "follow"), server.news, server.alice, topic="Sheinbaum troops"))  # fmt: skip
+    topic = "Sheinbaum troops"
+    follow, unfollow = command(server, "follow"), command(server, "unfollow")
+    await invoke(server, interaction(server, follow, server.news, server.alice, topic=topic))
     adapter = use_adapter(server, server.news)
-    await invoke(server, interaction(server, command(server, "unfollow"), server.news, server.bob, topic="Sheinbaum troops"))  # fmt: skip
+    await invoke(server, interaction(server, unfollow, server.news, server.bob, topic=topic))
     assert "Manage Server" in str(adapter.ephemeral[-1])
     assert [f.topic for f in server.bot.follows.follows(server.guild.id)] == ["Sheinbaum troops"]
     adapter = use_adapter(server, server.news)
@@ -146,7 +174,7 @@ async def test_unfollow_needs_the_author_or_manage_server(
     assert "Sheinbaum troops" in str(adapter.ephemeral[-1])
     manage = discord.Permissions(manage_guild=True)
     use_adapter(server, server.news)
-    await invoke(server, interaction(server, command(server, "unfollow"), server.news, server.bob, manage, topic="#1"))  # fmt: skip
+    await invoke(server, interaction(server, unfollow, server.news, server.bob, manage, topic="#1"))
     assert server.bot.follows.follows(server.guild.id) == []
     await dpytest.empty_queue()
 

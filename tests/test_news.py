@@ -220,6 +220,10 @@ def test_compare_lists_the_figure_each_outlet_gives(
     assert "14 people" in deaths[0].label() and "12 people" in deaths[0].label()
     # what they all state is quoted from each outlet
     assert comparison.shared and all(len(c.quotes) == 3 for c in comparison.shared)
+    # an answer over these sources says they disagree, in one line that points to /compare
+    answer = service.ask(query)
+    (line,) = [line for line in answer.answer.splitlines() if "different figures" in line]
+    assert line.endswith("shows what each outlet says.)") and "/compare" in line
 
 
 def test_compare_of_a_story_one_outlet_tells(
@@ -250,7 +254,10 @@ def index_in_another_process(settings: Settings) -> None:
         "NEWSBOT_DATA_DIR": str(settings.data_dir),
         "NEWSBOT_ARTICLE_DIRS": str(settings.article_dirs[0]),
         "HF_HUB_OFFLINE": "1",
+        "NEWSBOT_COLLECTION_PREFIX": settings.collection_prefix,
     }
+    if settings.chroma_host:
+        env.update(CHROMA_HOST=settings.chroma_host, CHROMA_PORT=str(settings.chroma_port))
     done = subprocess.run(
         [sys.executable, "-m", "bot.frontends.cli", "index", "--json"],
         env=env,
@@ -260,3 +267,46 @@ def index_in_another_process(settings: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["added"] == 4
+
+
+# -- followed topics: the hourly limit -------------------------------------------------------------
+def test_posts_per_hour_are_limited_and_the_rest_merged(
+    arrived: tuple[Settings, datetime], embedder: Embedder, tmp_path: Path
+) -> None:
+    from bot.news.follow import FollowStore
+
+    settings, since = arrived
+    store = build_store(settings)
+    follows = FollowStore(tmp_path / "follows.sqlite3")
+    follows.add(1, 10, 100, "news of the week", now=since - timedelta(hours=1))
+    # every arrival matches: the café story, the storm (three outlets) and the bridge
+    every = settings.model_copy(update={"follow_threshold": 0.0, "follow_posts_per_hour": 2})
+    now = datetime.now(UTC)
+    first, last = follows.check(store, embedder.encode, every, now)
+    assert len(first.matches) == 1 and len(last.matches) == 2 and last.merged
+    stories = [m.story for d in (first, last) for m in d.matches]
+    assert sorted(len(s.outlets) for s in stories) == [1, 1, 3]
+    assert follows.check(store, embedder.encode, every, now) == []
+    assert follows.check(store, embedder.encode, every, now + timedelta(hours=2)) == []
+
+
+def test_a_post_that_could_not_be_sent_waits_for_the_next_hour(
+    arrived: tuple[Settings, datetime], embedder: Embedder, tmp_path: Path
+) -> None:
+    from bot.news.follow import FollowStore
+
+    settings, since = arrived
+    store = build_store(settings)
+    follows = FollowStore(tmp_path / "follows.sqlite3")
+    follows.add(1, 10, 100, "Westmarch storm", now=since)
+    one = settings.model_copy(update={"follow_posts_per_hour": 1})
+    now = datetime.now(UTC)
+    (delivery,) = follows.check(store, embedder.encode, one, now)
+    assert delivery.matches[0].article.title.startswith(("Storm", "Deadly", "Westmarch"))
+    follows.release(delivery)  # Discord refused it
+    assert follows.waiting()
+    (again,) = follows.check(store, embedder.encode, one, now)
+    assert [a.id for a in again.matches[0].story.articles] == [
+        a.id for a in delivery.matches[0].story.articles
+    ]
+    assert not follows.waiting()

@@ -21,6 +21,7 @@ from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 
 MAX_DISAGREEMENTS = 2
+COMPARE_HINT = "(/compare, or `newsbot compare`, shows what each outlet says.)"
 SAME_CLAIM = 0.35  # share of content words two sentences need to be reports of one claim
 _WORD_NUMBERS = {
     w: n
@@ -271,6 +272,7 @@ def annotate_dates(answer: Answer, window: DateWindow | None, hits: list[Hit]) -
         if disagreements:
             answer.disagreements = [d.as_dict() for d in disagreements]
             answer.answer += "\n" + " ".join(d.sentence() for d in disagreements)
+            answer.answer += " " + COMPARE_HINT
         answer.as_of = newest_date(answer.citations)
     elif window is not None and window.strict and window.restricts:
         answer.answer = f"The indexed articles {window.describe()} do not cover this question."

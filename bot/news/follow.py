@@ -427,7 +427,7 @@ def _arrived_since(record: ArticleRecord, created: datetime | None) -> bool:
 
 def score(terms: set[str], topic_vector: np.ndarray, article: StoryArticle) -> float:
     """The hybrid match of a topic and an article: words and meaning count equally."""
-    return (_word_share(terms, article) + _meaning(topic_vector, article)[0]) / 2
+    return (_word_share(terms, article) + max(0.0, _meaning(topic_vector, article)[0])) / 2
 
 
 def _word_share(terms: set[str], article: StoryArticle) -> float:
