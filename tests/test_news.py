@@ -159,7 +159,8 @@ def test_a_rebuild_keeps_when_articles_arrived(arrived: tuple[Settings, datetime
     meta = store.meta()
     assert meta is not None
     first = {i: r.indexed for i, r in store.manifest(meta.generation).items()}
-    build_index(settings, full=True)
+    after_a_second()
+    build_index(settings, full=True)  # a new generation: every article is embedded again
     meta = store.meta()
     assert meta is not None
     again = {i: r.indexed for i, r in store.manifest(meta.generation).items()}
