@@ -311,3 +311,59 @@ def test_a_post_that_could_not_be_sent_waits_for_the_next_hour(
         a.id for a in delivery.matches[0].story.articles
     ]
     assert not follows.waiting()
+
+
+def test_cli_compare_and_follow_commands(
+    arrived: tuple[Settings, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.settings import get_settings
+
+    settings, _ = arrived
+    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("NEWSBOT_ARTICLE_DIRS", str(settings.article_dirs[0]))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        result = runner.invoke(app, ["compare", "Westmarch storm death toll", "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert sorted(data["outlets"]) == sorted(HOSTS)
+        deaths = [d for d in data["differences"] if d["unit"] == "peopl"]
+        assert {s["value"] for s in deaths[0]["sides"]} == {"12 people", "14 people"}
+        assert runner.invoke(app, ["compare", "   "]).exit_code == 2
+
+        follow = ["follow", "add", "Westmarch storm", "--guild", "1", "--channel", "2", "--json"]
+        added = runner.invoke(app, follow)
+        assert added.exit_code == 0, added.output
+        assert json.loads(added.output)["topic"] == "Westmarch storm"
+        listed = runner.invoke(app, ["follow", "list", "--guild", "1"])
+        assert "Westmarch storm" in listed.output
+        assert "No topics" in runner.invoke(app, ["follow", "list", "--guild", "9"]).output
+        gone = runner.invoke(app, ["follow", "remove", "Westmarch storm", "--guild", "9"])
+        assert gone.exit_code == 2 and "follows no topic" in gone.output
+        removed = runner.invoke(app, ["follow", "remove", "1", "--guild", "1"])
+        assert removed.exit_code == 0 and "No longer following" in removed.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_digest_time_without_a_zone_name_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.errors import ConfigError
+    from bot.news.schedule import last_window, parse_time_of_day
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("NEWSBOT_DIGEST_AT", "07:30 Mars/Olympus")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"NEWSBOT_DIGEST_AT.*time zone"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    at, zone = parse_time_of_day("07:30 Europe/Zurich")
+    assert (at.hour, at.minute, str(zone)) == (7, 30, "Europe/Zurich")
+    # 07:30 in Zurich is 06:30 UTC in winter: at 06:00 UTC the last window closed yesterday
+    window = last_window("07:30 Europe/Zurich", datetime(2025, 1, 10, 6, tzinfo=UTC))
+    assert window.until == datetime(2025, 1, 9, 6, 30, tzinfo=UTC)
+    assert window.since == window.until - timedelta(days=1)
