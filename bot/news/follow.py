@@ -21,7 +21,9 @@ NEWSBOT_FOLLOW_POSTS_PER_HOUR posts per follow per hour: when more stories wait,
 hour allows lists them all; when none is allowed, they wait for the next hour.
 
 A post is recorded (claimed) before it is sent and released if sending fails, so nothing is ever
-posted twice, also across restarts.
+posted twice, also across restarts. Articles that arrived more than :data:`LOOKBACK` ago are not
+news any more (after a long outage of the bot): they are not posted, and what was decided about
+them is forgotten.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from index.store import ArticleRecord, Store
 FILENAME = "follows.sqlite3"
 MAX_TOPIC_CHARS = 100
 RECENT_POSTS = timedelta(days=3)  # posted stories a new article is compared with
+LOOKBACK = timedelta(days=7)  # older arrivals are not news any more (a bot that was down long)
 SKIPPED, QUEUED, POSTED = "skipped", "queued", "posted"
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -264,7 +267,8 @@ class FollowStore:
         if meta is None:
             return []
         manifest = store.manifest(meta.generation)
-        plans = {f.id: self._plan(f, manifest) for f in follows}
+        self._forget(now - LOOKBACK - timedelta(days=1))
+        plans = {f.id: self._plan(f, manifest, now) for f in follows}
         wanted = {i for new, queued, posted in plans.values() for i in (*new, *queued, *posted)}
         articles = {a.id: a for a in read_articles(store, meta, [manifest[i] for i in wanted])}
         vectors = embed([f.topic for f in follows])
@@ -277,16 +281,18 @@ class FollowStore:
         return deliveries
 
     def _plan(
-        self, follow: Follow, manifest: dict[str, ArticleRecord]
+        self, follow: Follow, manifest: dict[str, ArticleRecord], now: datetime
     ) -> tuple[list[str], list[str], list[str]]:
         """(new, queued, recently posted) article ids of one follow that are in the index."""
         created = parse_arrival(follow.created)
+        if created is not None:
+            created = max(created, now - LOOKBACK)
         with self._connect() as db:
             rows = db.execute(
                 "SELECT article_id, state, updated FROM seen WHERE follow_id = ?", (follow.id,)
             ).fetchall()
         seen = {r["article_id"]: (r["state"], r["updated"]) for r in rows}
-        recent = _iso(_now() - RECENT_POSTS)
+        recent = _iso(now - RECENT_POSTS)
         new = [r.id for r in manifest.values() if r.id not in seen and _arrived_since(r, created)]
         queued = [i for i, (state, _) in seen.items() if state == QUEUED and i in manifest]
         posted = [
@@ -385,6 +391,12 @@ class FollowStore:
                 "DO UPDATE SET state = excluded.state, updated = excluded.updated",
                 [(follow.id, i, s, state, _iso(now)) for i, s in scores.items()],
             )
+
+    def _forget(self, before: datetime) -> None:
+        """Drop what was decided about articles too old to be new again (keeps the file small)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM seen WHERE updated < ?", (_iso(before),))
+            db.execute("DELETE FROM posts WHERE posted < ?", (_iso(before),))
 
     def _posts_since(self, follow: Follow, since: datetime) -> int:
         with self._connect() as db:
