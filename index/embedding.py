@@ -468,6 +468,11 @@ def _export_with_torch(path: Path, tmp: Path) -> None:
             f"it): {TORCH_INSTALL}."
         ) from error
 
+    from transformers.utils import logging as hf_logging
+
+    # no "Loading weights" bar on the terminal of a command (or in `newsbot ask --json`'s output,
+    # where a test harness mixes the two streams)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = AutoModel.from_pretrained(str(path)).eval()
 
     class Hidden(torch.nn.Module):

@@ -101,13 +101,18 @@ def test_default_model_exports_and_embeds_without_torch(tmp_path: Path) -> None:
     assert list(tmp_path.rglob("model-int8.onnx"))
 
 
-def test_graph_written_from_the_weights_matches_the_torch_export(tmp_path: Path) -> None:
+def test_graph_written_from_the_weights_matches_the_torch_export(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
     model = Path(resolve_model_path("all-MiniLM-L6-v2"))
     write_bert_onnx(model, tmp_path / "direct.onnx")
     _export_with_torch(model, tmp_path / "torch.onnx")
+    # no "Loading weights" bar from transformers around `newsbot ask --json`'s output
+    printed = capfd.readouterr()
+    assert "Loading weights" not in printed.out + printed.err
     tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
     tokenizer.enable_padding()
     encoded = tokenizer.encode_batch(TEXTS)  # padded: the mask matters
