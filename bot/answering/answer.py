@@ -241,7 +241,9 @@ class ExtractiveAnswerer:
                 for i, h in enumerate(hits[:3])
             ]
             return Answer(question, NOT_FOUND, False, passages=closest, answerer=self.name)
-        short = pick_short_answer(answering, asked, terms) if self.short_answers else None
+        short = (
+            pick_short_answer(answering, asked, terms, self.embed) if self.short_answers else None
+        )
         first = short.sentence if short else answering[0]
         chosen = self._choose(candidates, terms, first)
         citations = [
@@ -293,7 +295,11 @@ class ExtractiveAnswerer:
                 # the sentence before is still the subject
                 seen = tokens | title | previous
                 named = sum(bool(n & seen) for n in names) / len(names) if names else 1.0
-                spans = spans_of(sentence, asked.kind or "", terms) if asked.is_fact else []
+                spans = (
+                    spans_of(sentence, asked.kind or "", terms, asked.phrase)
+                    if asked.is_fact
+                    else []
+                )
                 score = 0.55 * overlap + 0.35 * max(hit.dense, 0.0) + 0.10 / (rank + 1)
                 if asked.kind == "reason" and _REASON.search(sentence):
                     score += 0.25
@@ -330,7 +336,7 @@ class ExtractiveAnswerer:
         for c, sim in zip(top, similarity, strict=True):
             score = 0.45 * float(sim) + 0.35 * c.overlap + 0.10 * max(c.hit.dense, 0.0)
             score += 0.05 / (c.hit_rank + 1)
-            if asked.kind in (NAME, PLACE) and c.spans and c.spans[0].subject:
+            if asked.kind in (NAME, PLACE) and any(s.subject for s in c.spans):
                 score += 0.10  # what the question asks about is what the sentence is about
             if _DANGLING.match(c.text):
                 score -= 0.10  # "She played…": its subject is in a sentence not quoted

@@ -14,7 +14,7 @@ question brings no new name or figure), so spans whose words are all in the ques
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.search import STOPWORDS, tokenize
 
@@ -64,6 +64,9 @@ class Asked:
     kind: str | None
     wh: str = ""
     noun: str = ""
+    # the words naming the class of the answer ("national park" in "which US national park
+    # was flooded?"): what a short answer must be an instance of
+    phrase: str = ""
 
     @property
     def is_fact(self) -> bool:
@@ -104,7 +107,43 @@ def asked_for(question: str) -> Asked:
         return Asked(PLACE, wh)
     if wh == "when":
         return Asked(DATE, wh)
-    return _which(wh, noun, ask)
+    asked = _which(wh, noun, ask)
+    if asked.kind in (NAME, PLACE):
+        named = _NAMED_CLASS.search(ask)  # "what is the mission called?", "the name of this frog"
+        phrase = (named.group("p") or named.group("q")).lower() if named else ""
+        phrase = phrase or _class_phrase((match.group("noun") or "").split(), noun)
+        return replace(asked, phrase=phrase if phrase not in _PRONOUNS else "")
+    return asked
+
+
+_NAMED_CLASS = re.compile(
+    r"\bwhat (?:is|was|are|were) (?:the |this |that |its |their )?(?P<p>[a-z]+(?: [a-z]+)?) called\b|"
+    r"\bthe name of (?:the |this |that |its |their )?(?P<q>[a-z]+(?: [a-z]+){0,2})",
+    re.IGNORECASE,
+)
+# a demonym ("Italian", "British") or a two-letter country abbreviation ("US", "UK")
+_PLACE_ADJECTIVE = re.compile(r"[A-Z][a-z]+(?:an|ian|ese|ish|i|ic)|[A-Z]\.?[A-Z]\.?")
+_PRONOUNS = frozenset("it they he she this that these those".split())
+
+
+def _class_phrase(following: list[str], noun: str) -> str:
+    """The words after "which/what" that name the answer's class, up to its class noun or to
+    the first function word or verb ("online platform" in "which online platform has…").
+    A place adjective narrows the class but would pull its meaning toward the place ("which
+    Italian volcano" is not a kind of Italy, nor "which US national park" a kind of US): it is
+    left out, so the class is "volcano", "national park"."""
+    words: list[str] = []
+    for written in following:
+        word = written.lower()
+        if word in _AUXILIARIES or word in STOPWORDS or word in _VERBS_AFTER_WHAT:
+            break
+        if words and word.endswith("ed"):
+            break  # a verb in the past tense ("which team fired…")
+        if not _PLACE_ADJECTIVE.fullmatch(written):
+            words.append(word)
+        if word == noun and noun in _PLACE_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS:
+            break
+    return " ".join(words)
 
 
 def _which(wh: str, noun: str, ask: str) -> Asked:
@@ -127,7 +166,8 @@ def _which(wh: str, noun: str, ask: str) -> Asked:
 
 # -- spans ----------------------------------------------------------------------------------------
 
-_WORD = r"[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
+# an abbreviation keeps its full stops ("U.S. Navy", not "U.S"); other words end in a letter
+_WORD = r"(?:[A-Z]\.){2,}|[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
 _CONNECTOR = r"(?:of|the|de|du|del|la|le|von|van|der|for|&|y|al|bin)"
 _NAME_RUN = re.compile(rf"(?<![\w’'-])(?:{_WORD})(?:\s(?:{_CONNECTOR}\s)?(?:{_WORD}))*")
 _MONTHS = (
@@ -154,6 +194,7 @@ _COUNT = re.compile(
     rf"(?<![\w$€£¥.,/-])(?:{_FIGURE}|(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*)(?![\w/]|[.,]\d)",
     re.IGNORECASE,
 )
+_VAGUE = re.compile(r"(?:hundreds|thousands|millions|billions|dozens|tens)", re.IGNORECASE)
 _TIME_UNITS = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
 _DURATION = re.compile(
     rf"\b(?:{_FIGURE}|a|an|(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*)(?:\s|-)(?:more\s)?"
@@ -180,12 +221,15 @@ class Span:
     subject: bool = False  # opens the sentence (after "The"): most likely its subject
 
 
-def spans_of(sentence: str, kind: str, question_terms: set[str]) -> list[Span]:
+def spans_of(sentence: str, kind: str, question_terms: set[str], phrase: str = "") -> list[Span]:
     """The spans of ``kind`` in ``sentence`` that the question does not already contain, in
-    order of position."""
+    order of position. ``phrase`` is the class the question names (:attr:`Asked.phrase`)."""
     if kind in (NAME, PLACE):
+        heads = set(tokenize(phrase))
         found = [
-            t for t in (_trim(s, sentence, question_terms) for s in _names(sentence, kind)) if t
+            t
+            for t in (_trim(s, sentence, question_terms, heads) for s in _names(sentence, kind))
+            if t
         ]
     elif kind == DATE:
         found = [Span(m.group(0), m.start(), m.end(), DATE) for m in _DATE.finditer(sentence)]
@@ -200,19 +244,36 @@ def spans_of(sentence: str, kind: str, question_terms: set[str]) -> list[Span]:
     return [s for s in found if _novel(s.text, question_terms)]
 
 
-def _trim(span: Span, sentence: str, question_terms: set[str]) -> Span | None:
+def _trim(
+    span: Span, sentence: str, question_terms: set[str], heads: set[str] | None = None
+) -> Span | None:
     """A name without the words around it that the question already holds: "Mexico's President
-    Claudia Sheinbaum" answers "Who is the president of Mexico?" with "Claudia Sheinbaum"."""
-    words = list(re.finditer(r"\S+", span.text))
+    Claudia Sheinbaum" answers "Who is the president of Mexico?" with "Claudia Sheinbaum".
 
-    def known(word: str) -> bool:
+    A name whose head is the class the question names is kept whole: "Yellowstone National
+    Park" is the answer to "which national park…?", not the question's own name."""
+    words = list(re.finditer(r"\S+", span.text))
+    if heads and len(words) > 1 and set(tokenize(words[-1].group(0))) <= heads:
+        lead = set(tokenize(" ".join(w.group(0) for w in words[:-1]))) - STOPWORDS
+        if lead and not lead <= question_terms | heads:
+            return span
+
+    def asked(word: str) -> bool:
         tokens = set(tokenize(re.sub(r"[’']s$", "", word))) - STOPWORDS
-        return not tokens or tokens <= question_terms or bool(_DEMONYM.search(word))
+        return not tokens or tokens <= question_terms
+
+    def known(i: int) -> bool:
+        """The question's word, or a demonym before one ("Mexican President …"); a demonym
+        before a word of its own is part of the name ("Saudi Arabia", "South African")."""
+        word = words[i].group(0)
+        if asked(word):
+            return True
+        return bool(_DEMONYM.search(word)) and i + 1 < len(words) and asked(words[i + 1].group(0))
 
     first, last = 0, len(words)
-    while first < last - 1 and known(words[first].group(0)):
+    while first < last - 1 and known(first):
         first += 1
-    if known(words[-1].group(0)):
+    if asked(words[-1].group(0)):
         return None  # its head is the question's own name ("Dame Olivia Newton-John")
     if first == 0:
         return span
@@ -239,6 +300,8 @@ def _figures(sentence: str, prefer_money: bool) -> list[Span]:
             continue
         if any(a < m.end() and m.start() < b for a, b in dates):
             continue  # a year or a day of a month is not a count
+        if _VAGUE.fullmatch(m.group(0)):
+            continue  # "millions", "dozens": a vague quantity does not answer "how many"
         taken.append(Span(m.group(0), m.start(), m.end(), NUMBER))
     taken.sort(key=lambda s: (not (prefer_money and s.kind == AMOUNT), s.start))
     return taken if prefer_money else sorted(taken, key=lambda s: s.start)
@@ -250,8 +313,9 @@ def _names(sentence: str, kind: str) -> list[Span]:
     tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
     if tag:
         dates.append((tag.start(), tag.end()))
-    for m in _NAME_RUN.finditer(sentence):
-        start, text = m.start(), m.group(0)
+    owner_subject = -1  # where a name owned by the sentence's subject starts ("Italy's Mount Etna")
+    for start, text in _runs(sentence):
+        possessive = bool(_POSSESSIVE_END.search(text))
         words = text.split()
         # an ordinary word capitalised because it opens the sentence is not part of a name
         while words and start == _first_word_start(sentence) and _is_starter(words[0]):
@@ -267,7 +331,9 @@ def _names(sentence: str, kind: str) -> list[Span]:
             words = words[1:]
         if not words:
             continue
-        text = re.sub(r"[’']s$", "", " ".join(words)).rstrip(".")
+        text = re.sub(r"[’']s$", "", " ".join(words))
+        if not _ABBREVIATION_END.search(text):
+            text = text.rstrip(".")
         end = start + len(text)
         text = sentence[start:end]  # the span exactly as the sentence has it
         if any(a <= start and end <= b for a, b in dates):
@@ -282,8 +348,36 @@ def _names(sentence: str, kind: str) -> list[Span]:
         opening = _first_word_start(sentence)
         initial = start == opening and " " not in text
         subject = start == opening or bool(re.fullmatch(r"(?:The|A|An)\s", sentence[opening:start]))
+        if start == owner_subject:
+            subject = True  # the subject is what the owner owns: "Italy's Mount Etna erupted"
+        elif subject and possessive:
+            subject, owner_subject = False, _next_word(sentence, end)
         out.append(Span(text, start, end, kind, lead, initial, subject))
     return out
+
+
+def _runs(sentence: str) -> list[tuple[int, str]]:
+    """Runs of capitalised words, split after a possessive: "FBI’s Denver field office" holds
+    two names, the owner and what it owns ("Italy's Mount Etna": "Italy", "Mount Etna")."""
+    out = []
+    for m in _NAME_RUN.finditer(sentence):
+        cursor = m.start()
+        for cut in _POSSESSIVE.finditer(m.group(0)):
+            end = m.start() + cut.end()
+            out.append((cursor, sentence[cursor:end].rstrip()))
+            cursor = end
+        out.append((cursor, sentence[cursor : m.end()]))
+    return [(a, t) for a, t in out if t]
+
+
+_ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Z]\.){2,}$")
+_POSSESSIVE = re.compile(r"[’']s\s")
+_POSSESSIVE_END = re.compile(r"[’']s$")
+
+
+def _next_word(sentence: str, end: int) -> int:
+    m = re.compile(r"[’']s\s+").match(sentence, end)
+    return m.end() if m else -1
 
 
 _SOURCE_TAG = re.compile(r"^\W*\([A-Z][\w .]{0,20}\)")

@@ -10,6 +10,14 @@ a span beside a word of the question is in apposition to what the question descr
 leader Rafael Caro Quintero"). Support from several sentences and articles adds up, so passages
 that agree outweigh one that does not.
 
+When the question names the class of its answer ("which national park", "which broadcaster")
+and an embedder is given, each span's support is weighted by how well it fits that class: the
+cosine of the span and the class phrase (MiniLM knows that "Saudi Arabia" is a country more
+than "Riyadh" is, and "Yellowstone" a national park more than "Montana").
+
+A single capitalised word that the passages also write in lower case is an ordinary word
+capitalised as a title or in a title ("The President", "The Call to Lead"), not a name.
+
 There is a short answer only when one span is clearly ahead: its support is at least
 :data:`CLEAR_MARGIN` times the next one's. Otherwise the best sentence is shown alone; two
 candidates are never hedged together.
@@ -17,8 +25,12 @@ candidates are never hedged together.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.answering.answer_type import NAME, PLACE, Asked, Span
 from index.search import tokenize
@@ -47,14 +59,38 @@ def _next_to(sentence: str, span: Span, terms: set[str]) -> bool:
     return bool(terms & {*before, *after})
 
 
+def _ordinary_words(candidates: list[Candidate]) -> set[str]:
+    """The words the candidates' passages write in lower case."""
+    texts = {id(c.hit): c.hit.text for c in candidates}
+    return {w for text in texts.values() for w in _LOWER_WORD.findall(text)}
+
+
+_LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z’'-]*[a-z]")
+
+
+def _class_fit(
+    keys: dict[tuple[str, ...], str], phrase: str, embed: Callable[[list[str]], np.ndarray]
+) -> dict[tuple[str, ...], float]:
+    """How well each span (its text) fits the class the question names: cosine with the
+    class phrase, at least 0."""
+    texts = list(keys.values())
+    vectors = embed([phrase, *texts])
+    fits = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
+    return {key: float(fit) for key, fit in zip(keys, fits, strict=True)}
+
+
 def pick_short_answer(
-    candidates: list[Candidate], asked: Asked, terms: set[str] | None = None
+    candidates: list[Candidate],
+    asked: Asked,
+    terms: set[str] | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> Pick | None:
     """The clearly best-supported span among ``candidates`` (best first), or None."""
     if not asked.is_fact or not candidates:
         return None
     top = candidates[0].score
     terms = terms or set()
+    ordinary = _ordinary_words(candidates) if asked.kind in (NAME, PLACE) else set()
     support: dict[tuple[str, ...], float] = {}
     where: dict[tuple[str, ...], tuple[Span, Candidate]] = {}
     confirmed: set[tuple[str, ...]] = set()  # seen at least once other than opening a sentence
@@ -62,6 +98,8 @@ def pick_short_answer(
         if c.score < NEAR_BEST * top:
             break
         for i, span in enumerate(c.spans):
+            if " " not in span.text and span.text.lower() in ordinary:
+                continue  # "The President said…": a title, not a name
             key = tuple(tokenize(span.text)) or (span.text.lower(),)
             if asked.kind in (NAME, PLACE):  # the sentence's subject, or something else in it
                 weight = 1.0 if span.subject else LATER_SPAN
@@ -86,6 +124,9 @@ def pick_short_answer(
         key: value + sum(v for k, v in support.items() if k != key and set(k) < set(key))
         for key, value in support.items()
     }
+    if embed is not None and asked.phrase and asked.kind in (NAME, PLACE):
+        fit = _class_fit({k: where[k][0].text for k in merged}, asked.phrase, embed)
+        merged = {k: v * fit[k] for k, v in merged.items()}
     best_key = max(merged, key=lambda k: (merged[k], len(k)))
     rivals = [
         v for k, v in merged.items() if not (set(k) <= set(best_key) or set(best_key) <= set(k))

@@ -216,6 +216,7 @@ def run_eval(
             "refusal_answered_right": _mean(answered) if answered else 0.0,
             "latency_p50": _percentile(latencies, 50),
             "latency_p95": _percentile(latencies, 95),
+            "answer_stage_p50": _percentile([r["timings"].get("answer", 0.0) for r in rows], 50),
             **generation_metrics(
                 rows
             ),  # language-model answers only (bot/evaluation/generation.py)
@@ -318,6 +319,8 @@ def _ask_all(
                 "chosen": question.choices[chosen] if chosen >= 0 else None,
                 "citations": len(answer.citations),
                 "seconds": round(latencies[-1], 4),
+                # where the time went: search stages and the answer stage (sentence ranking)
+                "timings": {k: round(v, 4) for k, v in answer.timings.items()},
                 **generation_row(answer),
             }
         )
@@ -507,8 +510,9 @@ def render_table(result: dict[str, Any], console: Any) -> None:
         "refusal_answered_right",
     ):
         table.add_row(key, f"{metrics[key]:.3f}", "", "")
-    for key in ("latency_p50", "latency_p95"):
-        table.add_row(key, f"{metrics[key] * 1000:.0f} ms", "", "")
+    for key in ("latency_p50", "latency_p95", "answer_stage_p50"):
+        if key in metrics:
+            table.add_row(key, f"{metrics[key] * 1000:.0f} ms", "", "")
     for key in ("share_verified", "model_answer_kept", "first_token_p50_s", "tokens_per_s_p50"):
         if metrics.get(key) is not None:  # language-model runs (--llm)
             table.add_row(key, str(metrics[key]), "", "")

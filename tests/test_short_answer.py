@@ -1,0 +1,133 @@
+"""The short answer's span: the type the question asks for, whole names, and no titles or vague
+quantities (issue 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answering.answer import ExtractiveAnswerer
+from bot.answering.answer_type import NAME, PLACE, asked_for, spans_of
+from index.search import Hit, tokenize
+
+
+def _spans(sentence: str, question: str) -> list[tuple[str, bool]]:
+    asked = asked_for(question)
+    found = spans_of(sentence, asked.kind or "", set(tokenize(question)), asked.phrase)
+    return [(s.text, s.subject) for s in found]
+
+
+def _hit(n: int, text: str, title: str, dense: float) -> Hit:
+    return Hit(f"a{n}:0", text, {"article_id": f"a{n}", "start": 0, "title": title}, dense=dense)
+
+
+def test_an_abbreviation_keeps_its_full_stops() -> None:
+    """ "U.S." is one word of a name ("U.S. Navy"), not the cut-off name "U.S"."""
+    spans = _spans(
+        "Hegseth has ordered the U.S. Navy to strip a gay rights activist's name from a ship.",
+        "Which branch of the military was told to rename a ship?",
+    )
+    assert ("U.S. Navy", False) in spans
+    assert all(text != "U.S" for text, _ in spans)
+    assert _spans("The ship was built in the U.S.", "Where was the ship built?") == [
+        ("U.S.", False)
+    ]
+
+
+def test_a_possessive_ends_a_name_and_the_owned_name_is_the_subject() -> None:
+    spans = _spans(
+        "Italy's Mount Etna, Europe's tallest volcano, erupted on Monday.",
+        "Which volcano erupted this week?",
+    )
+    assert spans[:2] == [("Italy", False), ("Mount Etna", True)]
+    spans = _spans(
+        "The attacker threw a device, said an agent at the FBI’s Denver field office.",
+        "Who threw the device?",
+    )
+    assert ("FBI’s Denver", False) not in spans and ("Denver", False) in spans
+
+
+def test_a_name_whose_head_is_the_class_asked_for_is_kept_whole() -> None:
+    """Its last word is the question's, but it is the class the question asks for, not the
+    question's own name (as "Newton-John" is in a question about Olivia Newton-John)."""
+    question = "Which national park was hit by severe flooding this week?"
+    assert asked_for(question).kind == PLACE
+    spans = _spans("Flooding washed out roads in Yellowstone National Park on Monday.", question)
+    assert spans == [("Yellowstone National Park", False)]
+    own = "Why did Dame Olivia Newton-John retire?"
+    assert _spans("Dame Olivia Newton-John said goodbye.", own) == []
+
+
+def test_a_vague_quantity_does_not_answer_how_many() -> None:
+    spans = _spans(
+        "Millions of baby swings have been recalled, about 2 million in all.",
+        "How many baby swings were recalled?",
+    )
+    assert spans == [("2 million", False)]
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("Which US national park was flooded this week?", "national park"),
+        ("Which Italian volcano erupted on Monday?", "volcano"),
+        ("Which online platform has gone up for sale?", "online platform"),
+        ("Which NBA team fired its head coach this week?", "nba team"),
+        ("What is the mission called?", "mission"),
+        ("What is the name of this dazzling amphibian?", "dazzling amphibian"),
+        ("What is it called?", ""),
+        ("Who won the election?", ""),
+    ],
+)
+def test_the_class_a_question_names(question: str, phrase: str) -> None:
+    asked = asked_for(question)
+    assert asked.kind in (NAME, PLACE)
+    assert asked.phrase == phrase
+
+
+def test_a_capitalised_title_is_not_a_name() -> None:
+    """ "The President tested positive…": the passage writes "president" in lower case too, so
+    the word is a title, not a name, and is not given as the short answer."""
+    question = "Which member of the administration tested positive for Covid-19 again?"
+    text = (
+        "The President tested positive for Covid-19 again on Tuesday, his doctor said. The vice "
+        "president and the president's family tested negative."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Covid-19 again", 0.6)])
+    assert answer.found and answer.answer.startswith("The President tested positive")
+    assert answer.short_answer is None, answer.answer
+
+
+def test_the_short_answer_is_of_the_class_the_question_names(embedder) -> None:  # type: ignore[no-untyped-def]
+    """A capital and its country are both places; the question asks for a country."""
+    question = "Which country cracked down on rainbow-colored toys this week?"
+    hits = [
+        _hit(
+            1,
+            "Officials in Riyadh cracked down on rainbow-colored toys on Tuesday, saying the "
+            "items promote homosexuality.",
+            "A crackdown on rainbow-colored toys",
+            0.62,
+        ),
+        _hit(
+            2,
+            "Saudi Arabia has cracked down on rainbow-colored toys and clothing, state "
+            "television reported.",
+            "Rainbow-colored toys seized",
+            0.60,
+        ),
+    ]
+    answer = ExtractiveAnswerer(embed=embedder.encode).answer(question, hits)
+    assert answer.short_answer is not None, answer.answer
+    assert answer.short_answer.text == "Saudi Arabia"
+    assert answer.answer.splitlines()[1].startswith("Saudi Arabia has cracked down")
+
+
+def test_a_count_answers_how_many_not_a_vague_quantity() -> None:
+    question = "Approximately how many baby swings were recalled this week?"
+    text = (
+        "Millions of baby swings that pose a risk to infants have been recalled this week, the "
+        "safety commission said. The recall covers about 2 million swings and rockers."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Baby swings recalled", 0.7)])
+    assert answer.short_answer is not None and answer.short_answer.text == "2 million"
+    assert answer.answer.splitlines()[1].startswith("The recall covers about 2 million")
