@@ -33,7 +33,8 @@ Progress = Callable[[int, int], None]
 BATCH_CHUNKS = 256
 # Observers of the build's commit points: ``batch`` (a batch of articles committed), ``removed``
 # (removals done, before the sweep), ``publish`` (everything written, before the new revision is
-# published), ``keyword`` (the keyword index's update written, before its transaction commits). None in production; the fault tests pause a real `newsbot index` at one of them
+# published), ``keyword`` (the keyword index's update written, before its transaction
+# commits). None in production; the fault tests pause a real `newsbot index` at one of them
 # (tests/pausing.py) and kill it there.
 CHECKPOINTS: list[Callable[[str], None]] = []
 
@@ -432,7 +433,6 @@ class Builder:
         )
         if fresh and meta is not None and meta.generation != generation:
             self.store.drop_generation(meta.generation)
-
 
     def _sync_keyword(self) -> None:
         """Bring this machine's keyword index to the revision just published, in one transaction
