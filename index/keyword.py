@@ -115,11 +115,13 @@ class KeywordDamaged(Exception):
     """The keyword index's file cannot be read (not a database, damaged pages)."""
 
 
+_DAMAGE = ("malformed", "not a database", "corrupt", "disk image")
+
+
 def _damage(error: sqlite3.Error) -> bool:
+    """Whether ``error`` means the file is damaged (not merely busy, full or unwritable)."""
     text = str(error).lower()
-    return isinstance(error, sqlite3.DatabaseError) and not any(
-        word in text for word in ("locked", "busy", "interrupted")
-    )
+    return isinstance(error, sqlite3.DatabaseError) and any(word in text for word in _DAMAGE)
 
 
 class KeywordReader:
@@ -241,8 +243,10 @@ class KeywordIndex:
 
     # -- connections ---------------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened anew when the file was replaced (by this process or
+        another one, after it found the file damaged)."""
         held = getattr(self._local, "held", None)
-        if held is not None and held[0] == self._epoch:
+        if held is not None and held[0] == (self._epoch, _inode(self.path)):
             connection: sqlite3.Connection = held[1]
             return connection
         if held is not None:
@@ -263,7 +267,7 @@ class KeywordIndex:
             if _damage(error):
                 raise KeywordDamaged(str(error)) from error
             raise
-        self._local.held = (self._epoch, connection)
+        self._local.held = ((self._epoch, _inode(self.path)), connection)
         return connection
 
     def close(self) -> None:
@@ -480,6 +484,13 @@ class KeywordIndex:
                 source.replace(aside.with_name(aside.name + suffix))
         self._epoch += 1
         return aside
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def _key(record: ArticleRecord) -> tuple[str, int]:
