@@ -297,6 +297,52 @@ def arrival(store: Path, questions_file: Path) -> dict[str, Any]:
     }
 
 
+def step_engines(store: Path, questions: list[str]) -> dict[str, Any]:
+    """The keyword engines on the same chunks and questions: FTS5 as the keyword index queries
+    it (with and without the match budget), and bm25s built in memory, as every answering
+    process did before the keyword index was on disk."""
+    import sqlite3
+
+    import bm25s
+    from bm25s.selection import topk
+
+    from index.keyword import FILENAME, KeywordIndex, tokenize
+
+    tokens = [tokenize(q) for q in questions]
+    keyword = KeywordIndex(store / FILENAME, "")
+    result: dict[str, Any] = {}
+    with keyword.reading() as reader:
+        for label, budget in (("fts5_budget_p50_ms", "default"), ("fts5_all_words_p50_ms", None)):
+            took = []
+            for words in tokens:
+                clock = time.perf_counter()
+                if budget is None:
+                    reader.top(words, 40, budget=None)
+                else:
+                    reader.top(words, 40)
+                took.append((time.perf_counter() - clock) * 1000)
+            result[label] = round(common.percentile(took, 50), 1)
+    connection = sqlite3.connect(store / FILENAME)
+    clock = time.perf_counter()
+    corpus = [row[0].split() for row in connection.execute("SELECT tokens FROM terms")]
+    read = time.perf_counter() - clock
+    clock = time.perf_counter()
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    result["bm25s_build_s"] = round(time.perf_counter() - clock, 1)
+    result["bm25s_tokens_read_s"] = round(read, 1)
+    took = []
+    for words in tokens:
+        known = [t for t in words if t in retriever.vocab_dict]
+        clock = time.perf_counter()
+        if known:
+            topk(retriever.get_scores(known), 40, "numpy")
+        took.append((time.perf_counter() - clock) * 1000)
+    result["bm25s_p50_ms"] = round(common.percentile(took, 50), 1)
+    result["keyword_file_mib"] = round((store / FILENAME).stat().st_size / 2**20, 1)
+    return result
+
+
 # -- the orchestrator ---------------------------------------------------------------------------
 
 
@@ -329,6 +375,15 @@ def run(chunks: int, store: Path) -> dict[str, Any]:
         "machine": common.machine(),
     }
     result.update(arrival(store, questions_file))
+    result["engines"] = common.run_step(
+        "benchmarks.scale",
+        "--step",
+        "engines",
+        "--store",
+        str(store),
+        "--questions",
+        str(questions_file),
+    )
     return result
 
 
@@ -361,6 +416,20 @@ def markdown(result: dict[str, Any]) -> str:
         ["longest question while the update ran", f"{result['max_wait_ms']} ms"],
         ["the update itself (another process, real embeddings)", f"{result['update_s']} s"],
     ]
+    engines = result.get("engines")
+    if engines:
+        rows += [
+            ["keyword index file", f"{engines['keyword_file_mib']} MiB"],
+            [
+                "keyword query p50: FTS5 (match budget) / FTS5 (every word) / bm25s in memory",
+                f"{engines['fts5_budget_p50_ms']} / {engines['fts5_all_words_p50_ms']} / "
+                f"{engines['bm25s_p50_ms']} ms",
+            ],
+            [
+                "bm25s: build in memory (what each process did at start and after each update)",
+                f"{engines['bm25s_build_s']} s (plus reading the chunks)",
+            ],
+        ]
     return (
         f"`python -m benchmarks.scale --chunks {result['target'] if 'target' in result else result['chunks']}` "
         f"({result['machine']}).\n\n" + common.table(["figure", "measured"], rows)
@@ -373,7 +442,9 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="build or reuse the store here")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    parser.add_argument("--step", choices=["answer", "loop", "arrive"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--step", choices=["answer", "loop", "arrive", "engines"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--questions", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--word", help=argparse.SUPPRESS)
@@ -390,6 +461,9 @@ def main() -> None:
         return
     if args.step == "arrive":
         common.emit(step_arrive(args.store, args.word))
+        return
+    if args.step == "engines":
+        common.emit(step_engines(args.store, json.loads(args.questions.read_text())))
         return
     store = args.store or common.scratch(f"scale-{args.chunks}")
     result = {"target": args.chunks, **run(args.chunks, store), "store": str(store)}
