@@ -155,18 +155,19 @@ class KeywordReader:
         match = " OR ".join(f'"{t}"' for t in tokens)  # tokens are word characters only
         if since is None and until is None:
             rows = self.connection.execute(
-                "SELECT c.id, t.rank FROM (SELECT rowid, rank FROM terms WHERE terms MATCH ? "
-                "ORDER BY rank LIMIT ?) t JOIN chunks c ON c.rowid = t.rowid ORDER BY t.rank",
+                "SELECT c.id, t.score FROM (SELECT rowid, bm25(terms) AS score FROM terms "
+                "WHERE terms MATCH ? ORDER BY score LIMIT ?) t JOIN chunks c ON c.rowid = t.rowid "
+                "ORDER BY t.score",
                 (match, n),
             )
         else:
             rows = self.connection.execute(
-                "SELECT c.id, terms.rank FROM terms JOIN chunks c ON c.rowid = terms.rowid "
-                "WHERE terms MATCH ? AND c.published != '' AND c.published >= ? "
-                "AND c.published <= ? ORDER BY terms.rank LIMIT ?",
+                "SELECT c.id, bm25(terms) AS score FROM terms JOIN chunks c "
+                "ON c.rowid = terms.rowid WHERE terms MATCH ? AND c.published != '' "
+                "AND c.published >= ? AND c.published <= ? ORDER BY score LIMIT ?",
                 (match, since or "", until or "9999-99-99", n),
             )
-        return [(str(cid), -float(rank)) for cid, rank in rows]
+        return [(str(cid), -float(score)) for cid, score in rows]
 
     def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
         """The live passages among ``ids``, by id (ids the index does not hold are left out)."""
