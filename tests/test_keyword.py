@@ -207,3 +207,22 @@ def test_a_missing_or_damaged_keyword_index_is_rebuilt_from_the_store(
     if damage != "missing":
         assert path.with_name(path.name + ".damaged").exists(), "the damaged file is kept aside"
     _assert_agree(settings)
+
+
+def test_a_running_process_follows_a_keyword_index_another_process_built_anew(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """One process finds the file damaged, moves it aside and builds it anew: the others, which
+    still hold the old file open, move to the new one."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+
+    store = Store.open(settings)
+    KeywordIndex.for_store(store).recover(store, "found damaged by another process")
+    _write(folder, "chess")
+    build_index(settings, embedder=default_embedder)
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
