@@ -308,9 +308,6 @@ class KeywordIndex:
         """Bring the index to the store's published revision, in one transaction; cost grows with
         what changed. False when ``wait`` is off and another process is syncing (it brings the
         index to that revision), or when nothing is published yet."""
-        meta = store.meta()
-        if meta is None:
-            return False
         connection = self._connection()
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_S * 1000) if wait else 0}")
@@ -321,6 +318,12 @@ class KeywordIndex:
                     return False
                 raise
             try:
+                # read once the lock is held: a sync that waited for another one must not
+                # record the older revision it saw before
+                meta = store.meta()
+                if meta is None:
+                    connection.execute("ROLLBACK")
+                    return False
                 self._sync(connection, store, meta)
                 if before_commit is not None:
                     before_commit()
