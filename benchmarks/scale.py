@@ -161,6 +161,20 @@ def _questions(count: int) -> list[str]:
 # -- the child processes ------------------------------------------------------------------------
 
 
+def step_keyword(store: Path) -> dict[str, Any]:
+    """Open the keyword index as an answering process would, building it when it is missing or
+    of an older format (timed: a rebuild reads every chunk from the store)."""
+    from index.keyword import KeywordIndex
+    from index.store import Store
+
+    opened = Store.open(_settings(store))
+    keyword = KeywordIndex.for_store(opened)
+    state = keyword.state() if keyword.path.exists() else None
+    clock = time.perf_counter()
+    keyword.ensure(opened)
+    return {"rebuilt": state is None, "keyword_build_s": round(time.perf_counter() - clock, 1)}
+
+
 def step_answer(store: Path, started: float, questions: list[str]) -> dict[str, Any]:
     """Start to first answer, then warm timings per stage, and peak RSS."""
     from bot.answering.service import build_service
@@ -351,6 +365,9 @@ def run(chunks: int, store: Path) -> dict[str, Any]:
     questions = _questions(60)
     questions_file = store / "scale-questions.json"
     questions_file.write_text(json.dumps(questions))
+    opened = common.run_step("benchmarks.scale", "--step", "keyword", "--store", str(store))
+    if opened["rebuilt"]:  # e.g. a store built before the keyword index's format changed
+        built = {**built, "keyword_build_s": opened["keyword_build_s"], "keyword_rebuilt": True}
     started = time.time()
     answer = common.run_step(
         "benchmarks.scale",
@@ -443,7 +460,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument(
-        "--step", choices=["answer", "loop", "arrive", "engines"], help=argparse.SUPPRESS
+        "--step",
+        choices=["keyword", "answer", "loop", "arrive", "engines"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--questions", type=Path, help=argparse.SUPPRESS)
@@ -461,6 +480,9 @@ def main() -> None:
         return
     if args.step == "arrive":
         common.emit(step_arrive(args.store, args.word))
+        return
+    if args.step == "keyword":
+        common.emit(step_keyword(args.store))
         return
     if args.step == "engines":
         common.emit(step_engines(args.store, json.loads(args.questions.read_text())))

@@ -6,6 +6,8 @@ One file, ``<data dir>/keyword.sqlite3``, in WAL mode, shared by every process o
   JSON, its text): what search returns for the top candidates, read by id.
 - ``terms``: an FTS5 table over each chunk's stemmed tokens (:func:`tokenize` of its search text,
   joined by spaces, split again by FTS5's ``ascii`` tokenizer), ranked by ``bm25()``.
+- ``frequency``: how many chunks hold each token (BM25's document frequency, kept with the rows:
+  FTS5's own count reads a token's whole posting list).
 - ``articles``: the (content hash, chunk count) of each article it holds, to compare with the
   store's manifest.
 - ``state``: the store revision it holds (generation, revision, when it was published).
@@ -40,7 +42,7 @@ from index.store import ArticleRecord, IndexMeta, Store
 log = logging.getLogger(__name__)
 
 FILENAME = "keyword.sqlite3"
-FORMAT = "1"  # of the tables below; another value is rebuilt
+FORMAT = "2"  # of the tables below; another value is rebuilt
 READ_PAGE = 500  # chunks read from the store per request while syncing
 BUSY_WAIT_S = 60.0  # how long a sync waits for another process's sync
 # A keyword query matches the rarest of its words whose chunks add up to at most this many
@@ -85,7 +87,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS chunks_published ON chunks(published);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(tokens, tokenize='ascii');
-CREATE VIRTUAL TABLE IF NOT EXISTS terms_vocab USING fts5vocab(terms, 'row');
+CREATE TABLE IF NOT EXISTS frequency (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL)
+    WITHOUT ROWID;
 """
 
 
@@ -205,7 +208,7 @@ class KeywordReader:
 
     def document_frequency(self, token: str) -> int:
         row = self.connection.execute(
-            "SELECT doc FROM terms_vocab WHERE term = ?", (token,)
+            "SELECT chunks FROM frequency WHERE term = ?", (token,)
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -260,7 +263,7 @@ class KeywordIndex:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             if not connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'terms_vocab'"
+                "SELECT 1 FROM sqlite_master WHERE name = 'frequency'"
             ).fetchone():
                 connection.executescript(_SCHEMA)
         except sqlite3.Error as error:
@@ -357,7 +360,7 @@ class KeywordIndex:
         ):
             # another generation (a new model or chunking), another store, or a first build:
             # the same chunk id may name other text, so nothing is kept
-            for table in ("chunks", "articles", "terms", "state"):
+            for table in ("chunks", "articles", "terms", "frequency", "state"):
                 connection.execute(f"DELETE FROM {table}")  # fixed names
         manifest = store.manifest(meta.generation)
         held = {
@@ -403,6 +406,13 @@ class KeywordIndex:
                     "SELECT rowid FROM chunks WHERE article_id = ?", (article_id,)
                 )
             ]
+            for (tokens,) in connection.execute(
+                f"SELECT tokens FROM terms WHERE rowid IN ({','.join('?' * len(rows))})", rows
+            ).fetchall():
+                connection.executemany(
+                    "UPDATE frequency SET chunks = chunks - 1 WHERE term = ?",
+                    [(t,) for t in set(tokens.split())],
+                )
             connection.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rows])
             connection.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
             connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
@@ -512,7 +522,11 @@ def _add(connection: sqlite3.Connection, passage: Passage) -> None:
             passage.text,
         ),
     )
+    tokens = tokenize(passage.search_text)
     connection.execute(
-        "INSERT INTO terms (rowid, tokens) VALUES (?, ?)",
-        (cursor.lastrowid, " ".join(tokenize(passage.search_text))),
+        "INSERT INTO terms (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(tokens))
+    )
+    connection.executemany(
+        "INSERT INTO frequency VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET chunks = chunks + 1",
+        [(t,) for t in set(tokens)],
     )

@@ -65,6 +65,18 @@ def _assert_agree(settings: Settings) -> None:
     state = KeywordIndex.for_store(store).state()
     assert meta is not None and state is not None and state.matches(meta)
     assert _keyword_ids(settings) == _live_in_store(store)
+    # the document frequencies kept with the rows are those of the rows
+    keyword = KeywordIndex.for_store(store)
+    with keyword.reading() as reader:
+        rows = reader.connection.execute("SELECT tokens FROM terms").fetchall()
+        counted: dict[str, int] = {}
+        for (tokens,) in rows:
+            for token in set(tokens.split()):
+                counted[token] = counted.get(token, 0) + 1
+        kept = dict(
+            reader.connection.execute("SELECT term, chunks FROM frequency WHERE chunks > 0")
+        )
+    assert kept == counted
 
 
 def test_an_update_reaches_a_running_process_without_a_rebuild(
