@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import common
+from index.passage import chunk_id
 
 MODULE = "benchmarks.query"
 STAGES = ("embed", "dense", "bm25", "fuse", "answer", "total")
@@ -53,7 +54,7 @@ def step_query(data: Path, questions_file: Path) -> dict[str, Any]:
         for stage in STAGES:
             timings[stage].append(answer.timings.get(stage, 0.0) * 1000)
     return {
-        "chunks": len(snapshot.bm25_ids),
+        "chunks": snapshot.chunks,
         "questions": len(questions),
         "snapshot_load": load,
         "p50": {s: common.percentile(v, 50) for s, v in timings.items()},
@@ -83,7 +84,8 @@ def step_synth(source: Path, data: Path, target: int) -> dict[str, Any]:
         for record in manifest.values():
             rows.append((replace(record, id=f"{record.id}~{copy}"), texts[record.id]))
         for cid, m, text in chunks[: target - written]:
-            ids.append(f"{cid}~{copy}")
+            # a chunk id names its article version (the keyword index reads chunks by it)
+            ids.append(chunk_id(f"{m['article_id']}~{copy}", m["content_hash"], m["position"]))
             noisy = vectors[cid] + rng.normal(0, 0.01, vectors[cid].shape).astype(np.float32)
             vecs.append(noisy / np.linalg.norm(noisy))
             docs.append(text)

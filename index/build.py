@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from index.chunking import CHUNKER_VERSION, chunk_article
 from index.config import IndexSettings, StoreSettings
 from index.embedding import Embedder, choose_backend, embedder_for, embedding_key
 from index.errors import ConfigError, IndexBusy
+from index.keyword import KeywordDamaged, KeywordIndex
 from index.models import Article, Chunk
 from index.passage import Passage, chunk_id
 from index.sources import Problem, SourceFile, read_file, scan
@@ -31,7 +33,8 @@ Progress = Callable[[int, int], None]
 BATCH_CHUNKS = 256
 # Observers of the build's commit points: ``batch`` (a batch of articles committed), ``removed``
 # (removals done, before the sweep), ``publish`` (everything written, before the new revision is
-# published). None in production; the fault tests pause a real `newsbot index` at one of them
+# published), ``keyword`` (the keyword index's update written, before its transaction
+# commits). None in production; the fault tests pause a real `newsbot index` at one of them
 # (tests/pausing.py) and kill it there.
 CHECKPOINTS: list[Callable[[str], None]] = []
 
@@ -200,6 +203,7 @@ class Builder:
             self._sweep(generation)
         _checkpoint("publish")
         self._publish(meta, generation, fresh, changed)
+        self._sync_keyword()
         self.report.articles = (
             len(self.store.manifest(generation)) if changed or fresh else len(manifest)
         )
@@ -222,6 +226,7 @@ class Builder:
             self.store.write_meta(replace(meta, dirty=True))
             self._index_articles(meta.generation, pending, live)
             self._publish(meta, meta.generation, False, True)
+            self._sync_keyword()
 
     def _carry_over(
         self,
@@ -442,6 +447,21 @@ class Builder:
         )
         if fresh and meta is not None and meta.generation != generation:
             self.store.drop_generation(meta.generation)
+
+    def _sync_keyword(self) -> None:
+        """Bring this machine's keyword index to the revision just published, in one transaction
+        (index/keyword.py). The store's revision is already committed: if this fails, or the
+        process is killed here, searchers keep the previous revision and bring it up themselves."""
+        keyword = KeywordIndex.for_store(self.store)
+        try:
+            try:
+                keyword.sync(self.store, before_commit=lambda: _checkpoint("keyword"))
+            except KeywordDamaged as error:
+                keyword.recover(self.store, str(error))
+        except sqlite3.Error as error:
+            log.warning("the keyword index was not updated (%s); searchers will update it", error)
+        finally:
+            keyword.close()
 
 
 def _unchanged(previous: list[ArticleRecord], source: SourceFile) -> bool:

@@ -288,11 +288,16 @@ class Store:
     recovers on its own once the server is back."""
 
     def __init__(
-        self, client: Any, prefix: str = "newsbot", location: str = "the Chroma store"
+        self,
+        client: Any,
+        prefix: str = "newsbot",
+        location: str = "the Chroma store",
+        data_dir: Path = Path(".newsbot"),
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.location = location
+        self.data_dir = data_dir  # this machine's files (the keyword index: index/keyword.py)
         self.written_revision: int | None = None  # the last revision this object published
         self._meta_collection: Any = None
         self._handles: dict[str, Any] = {}
@@ -301,7 +306,12 @@ class Store:
     @classmethod
     def open(cls, settings: StoreSettings) -> Store:
         """The store the settings name (embedded, a server, or Chroma Cloud)."""
-        store = cls(make_client(settings), settings.collection_prefix, settings.store_location)
+        store = cls(
+            make_client(settings),
+            settings.collection_prefix,
+            settings.store_location,
+            settings.data_dir,
+        )
         if not settings.shared_store:
             store._reopen = lambda: make_client(settings, fresh=True)
         return store
@@ -625,8 +635,9 @@ class Store:
     ) -> list[tuple[str, float]]:
         """Nearest chunks: (id, cosine similarity), best first; ``where`` filters metadata.
 
-        Only ids and distances come back: readers take texts and metadata from their snapshot
-        of the live chunks, which also drops ids a killed writer left behind."""
+        Only ids and distances come back: readers take texts and metadata from the keyword index
+        (index/keyword.py), which holds the live chunks of one revision and so also drops ids a
+        killed writer left behind."""
         got = self.chunks(generation).query(
             query_embeddings=[vector], n_results=n, where=where, include=["distances"]
         )

@@ -10,7 +10,7 @@ import pytest
 
 from bot.answering.service import build_service
 from bot.settings import Settings
-from index import search
+from index import dense
 from index.build import build_index
 from index.embedding import Embedder
 from index.search import Hit, spread_articles
@@ -179,9 +179,9 @@ def test_each_way_of_searching_a_window_finds_what_chromas_filter_finds(
     vector = embedder.encode(["ferry timetable tides"])[0]
 
     scanned = searcher.dense_hits(snap, vector, 5, window)
-    monkeypatch.setattr(search, "WINDOW_SCAN_LIMIT", 0)  # a large window: the nearest of all
+    monkeypatch.setattr(dense, "WINDOW_SCAN_LIMIT", 0)  # a large window: the nearest of all
     widened = searcher.dense_hits(snap, vector, 5, window)
-    monkeypatch.setattr(search, "WIDE_QUERY_LIMIT", 0)  # Chroma's metadata-filtered query
+    monkeypatch.setattr(dense, "WIDE_QUERY_LIMIT", 0)  # Chroma's metadata-filtered query
     filtered = searcher.dense_hits(snap, vector, 5, window)
 
     for other in (widened, filtered):

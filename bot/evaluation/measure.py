@@ -171,11 +171,11 @@ def measure(dataset_dir: Path, settings: Settings, llm: str, limit: int | None) 
         update={"data_dir": Path(result["index"]["dir"]), "llm": "extractive"}
     )
     service = build_service(eval_settings)
-    passages = service.searcher.snapshot().passages
     kept: list[dict[str, str]] = []
     for row in result["rows"]:
         kept.extend(kept_sentences(service.ask(row["question"])))
         kept.extend(row.get("kept") or [])
+    passages = service.searcher.passages([item["chunk_id"] for item in kept])
     verifier = Verifier(
         service.searcher.embedder.encode, settings.verify_threshold, settings.verify_mode
     )

@@ -175,7 +175,7 @@ def run_eval(
         )
 
     service = build_service(eval_settings, store=store, embedder=embedder)
-    snapshot = service.searcher.snapshot()  # load BM25 and the manifest before timing anything
+    snapshot = service.searcher.snapshot()  # open the keyword index before timing anything
     for _ in range(3):  # first queries pay for thread pools and store caches; keep them untimed
         service.ask("What happened in the news this week?")
     generation = snapshot.meta.generation
@@ -233,8 +233,8 @@ def run_eval(
         "refusal_questions": len(refused),
         "k": k,
         "index": {
-            "articles": len(snapshot.live),
-            "chunks": len(snapshot.bm25_ids),
+            "articles": snapshot.articles,
+            "chunks": snapshot.chunks,
             "build_seconds": round(build_seconds, 3),
             "cached": existed and not report.changed,
             "chunks_embedded": report.chunks_written,  # 0 when the cache was reused
@@ -279,7 +279,7 @@ def _ask_all(
             ranked["hybrid"] = searcher.search(query, k, **options).hits
             if corpus.has_gold:  # without a gold article there is no rank to compare
                 ranked["dense"] = _dense_hits(service, query, k)
-                ranked["bm25"] = searcher._bm25_hits(searcher.snapshot(), query, k)
+                ranked["bm25"] = searcher.keyword_hits(searcher.snapshot(), query, k)
         hybrid = ranked["hybrid"]
         for method, hits in ranked.items():
             ranks[method].append([_url(h) for h in hits])
@@ -402,7 +402,7 @@ def _cited_passages(service: AnswerService, answer: Answer) -> str:
     when opening the sources: what multiple-choice accuracy is scored on."""
     if not answer.found:
         return ""
-    passages = service.searcher.snapshot().passages
+    passages = service.searcher.passages([c.chunk_id for c in answer.citations])
     texts = [_MARKER.sub(" ", answer.answer)]
     for citation in answer.citations:
         passage = passages.get(citation.chunk_id)

@@ -1,0 +1,532 @@
+"""The keyword index: BM25 over the live chunks, kept on disk in SQLite FTS5 beside the store.
+
+One file, ``<data dir>/keyword.sqlite3``, in WAL mode, shared by every process of the machine:
+
+- ``chunks``: one row per live chunk (id, article id, publication day, the passage's metadata as
+  JSON, its text): what search returns for the top candidates, read by id.
+- ``terms``: an FTS5 table over each chunk's stemmed tokens (:func:`tokenize` of its search text,
+  joined by spaces, split again by FTS5's ``ascii`` tokenizer), ranked by ``bm25()``.
+- ``frequency``: how many chunks hold each token (BM25's document frequency, kept with the rows:
+  FTS5's own count reads a token's whole posting list).
+- ``articles``: the (content hash, chunk count) of each article it holds, to compare with the
+  store's manifest.
+- ``state``: the store revision it holds (generation, revision, when it was published).
+
+The index follows the Chroma store, never the other way round: :meth:`KeywordIndex.sync` compares
+its articles with the store's manifest and, in one SQLite transaction, deletes the rows of articles
+that were replaced or removed, reads from the store only the chunks of new article versions (a
+chunk id names its article version) and records the store's revision. A reader therefore sees one
+revision or the next, never a mix; a process killed mid-sync leaves the previous revision. The
+writer syncs right after it publishes a revision; a reader that sees a newer revision in the store
+(another machine wrote to a Chroma server, or a writer was killed between the two commits) syncs
+its machine's copy itself. A missing or damaged file is rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from index.passage import Passage, chunk_id
+from index.store import ArticleRecord, IndexMeta, Store
+
+log = logging.getLogger(__name__)
+
+FILENAME = "keyword.sqlite3"
+FORMAT = "2"  # of the tables below; another value is rebuilt
+READ_PAGE = 500  # chunks read from the store per request while syncing
+BUSY_WAIT_S = 60.0  # how long a sync waits for another process's sync
+# A keyword query matches the rarest of its words whose chunks add up to at most this many
+# (KeywordReader.top): FTS5 scores each matching chunk, about 2-6 microseconds each here.
+MATCH_BUDGET = 10_000
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
+STOPWORDS = frozenset(
+    """a an and are as at be been but by did do does for from had has have he her his how i if in
+    into is it its of on or she so than that the their them then there these they this to was we
+    were what when where which who whom whose why will with would you your about after before
+    over under up down out says said""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, stemmed word tokens without stopwords (the same for chunks and questions)."""
+    words = []
+    for token in _TOKEN.findall(text.lower().replace("’", "'")):
+        token = token.split("'", 1)[0]
+        if token and token not in STOPWORDS:
+            words.append(token)
+    return list(_stemmer().stemWords(words))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, chunks INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL,
+    published TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_published ON chunks(published);
+CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(tokens, tokenize='ascii');
+CREATE TABLE IF NOT EXISTS frequency (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL)
+    WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class KeywordState:
+    """The store revision the keyword index holds, and how much."""
+
+    generation: int
+    revision: int
+    updated: str
+    chunker: str
+    chunks: int
+    articles: int
+    pending: int = 0  # articles of that revision not wholly in the store when it was read
+
+    def matches(self, meta: IndexMeta) -> bool:
+        """Whether it holds the revision ``meta`` names (``pending`` aside: the writer's next
+        sync reads those again)."""
+        return (self.generation, self.revision, self.updated) == (
+            meta.generation,
+            meta.revision,
+            meta.updated,
+        )
+
+
+class KeywordDamaged(Exception):
+    """The keyword index's file cannot be read (not a database, damaged pages)."""
+
+
+_DAMAGE = ("malformed", "not a database", "corrupt", "disk image")
+
+
+def _damage(error: sqlite3.Error) -> bool:
+    """Whether ``error`` means the file is damaged (not merely busy, full or unwritable)."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.DatabaseError) and any(word in text for word in _DAMAGE)
+
+
+class KeywordReader:
+    """Reads inside one read transaction: everything it returns is of one revision."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def state(self) -> KeywordState | None:
+        return _state(self.connection)
+
+    def top(
+        self,
+        tokens: Sequence[str],
+        n: int,
+        since: str | None = None,
+        until: str | None = None,
+        budget: int | None = MATCH_BUDGET,
+    ) -> list[tuple[str, float]]:
+        """The ``n`` best chunks by BM25 for ``tokens`` (published within [since, until] when
+        given): (chunk id, score), best first; the score is FTS5's, negated (higher is better).
+
+        FTS5 scores every chunk that holds any of the words, and the most common words are in
+        most chunks while they weigh least in BM25: only the rarest words whose chunks add up to
+        at most ``budget`` are matched (the rarest always), so what a query costs is bounded by
+        ``budget``, not by the size of the index."""
+        if budget is not None:
+            tokens = self.rarest(tokens, budget)
+        if not tokens or n <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in tokens)  # tokens are word characters only
+        if since is None and until is None:
+            rows = self.connection.execute(
+                "SELECT c.id, t.score FROM (SELECT rowid, bm25(terms) AS score FROM terms "
+                "WHERE terms MATCH ? ORDER BY score LIMIT ?) t JOIN chunks c ON c.rowid = t.rowid "
+                "ORDER BY t.score",
+                (match, n),
+            )
+        else:
+            rows = self.connection.execute(
+                "SELECT c.id, bm25(terms) AS score FROM terms JOIN chunks c "
+                "ON c.rowid = terms.rowid WHERE terms MATCH ? AND c.published != '' "
+                "AND c.published >= ? AND c.published <= ? ORDER BY score LIMIT ?",
+                (match, since or "", until or "9999-99-99", n),
+            )
+        return [(str(cid), -float(score)) for cid, score in rows]
+
+    def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
+        """The live passages among ``ids``, by id (ids the index does not hold are left out)."""
+        found: dict[str, Passage] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):
+            page = wanted[start : start + 500]
+            marks = ",".join("?" * len(page))
+            for cid, meta, text in self.connection.execute(
+                f"SELECT id, meta, text FROM chunks WHERE id IN ({marks})", page
+            ):
+                found[cid] = Passage.from_metadata(cid, text, json.loads(meta))
+        return found
+
+    def published_within(self, since: str | None, until: str | None) -> list[tuple[str, str]]:
+        """(chunk id, day) of the live chunks published within [since, until] (dated ones)."""
+        rows = self.connection.execute(
+            "SELECT id, published FROM chunks WHERE published != '' AND published >= ? "
+            "AND published <= ? ORDER BY rowid",
+            (since or "", until or "9999-99-99"),
+        )
+        return [(str(cid), str(day)) for cid, day in rows]
+
+    def rarest(self, tokens: Sequence[str], budget: int) -> list[str]:
+        """``tokens`` less the most common ones, as :meth:`top` matches them."""
+        frequency = {t: self.document_frequency(t) for t in set(tokens)}
+        kept: set[str] = set()
+        total = 0
+        for token in sorted(frequency, key=lambda t: (frequency[t], t)):
+            if kept and total + frequency[token] > budget:
+                break
+            kept.add(token)
+            total += frequency[token]
+        return [t for t in tokens if t in kept and frequency[t]]
+
+    def document_frequency(self, token: str) -> int:
+        row = self.connection.execute(
+            "SELECT chunks FROM frequency WHERE term = ?", (token,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def ids(self) -> set[str]:
+        """Every chunk id it holds (for checks and tests: this reads the whole table)."""
+        return {str(row[0]) for row in self.connection.execute("SELECT id FROM chunks")}
+
+
+def _state(connection: sqlite3.Connection) -> KeywordState | None:
+    values = dict(connection.execute("SELECT key, value FROM state").fetchall())
+    if values.get("format") != FORMAT or "revision" not in values:
+        return None
+    return KeywordState(
+        generation=int(values["generation"]),
+        revision=int(values["revision"]),
+        updated=values["updated"],
+        chunker=values["chunker"],
+        chunks=int(values["chunks"]),
+        articles=int(values["articles"]),
+        pending=int(values.get("pending", "0")),
+    )
+
+
+class KeywordIndex:
+    """The keyword index of one store on this machine (see the module's docstring)."""
+
+    def __init__(self, path: Path, identity: str) -> None:
+        self.path = path
+        self.identity = identity  # the store it follows: a copy of another is rebuilt
+        self._local = threading.local()
+        self._epoch = 0  # bumped when the file is replaced: threads reconnect
+
+    @classmethod
+    def for_store(cls, store: Store) -> KeywordIndex:
+        return cls(store.data_dir / FILENAME, f"{store.location}|{store.prefix}")
+
+    # -- connections ---------------------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened anew when the file was replaced (by this process or
+        another one, after it found the file damaged)."""
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == (self._epoch, _inode(self.path)):
+            connection: sqlite3.Connection = held[1]
+            return connection
+        if held is not None:
+            held[1].close()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_WAIT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            if not connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'frequency'"
+            ).fetchone():
+                connection.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            connection.close()
+            if _damage(error):
+                raise KeywordDamaged(str(error)) from error
+            raise
+        self._local.held = ((self._epoch, _inode(self.path)), connection)
+        return connection
+
+    def close(self) -> None:
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            held[1].close()
+            self._local.held = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[KeywordReader]:
+        """A read transaction: a consistent view of one revision, never blocked by a writer."""
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN")
+            try:
+                yield KeywordReader(connection)
+            finally:
+                connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if _damage(error):
+                raise KeywordDamaged(str(error)) from error
+            raise
+
+    def state(self) -> KeywordState | None:
+        """The revision it holds; None when it holds none yet (new, or a sync never finished)."""
+        with self.reading() as reader:
+            return reader.state()
+
+    # -- keeping it in step with the store -------------------------------------------------------
+    def sync(
+        self,
+        store: Store,
+        *,
+        wait: bool = True,
+        before_commit: Callable[[], None] | None = None,
+    ) -> bool:
+        """Bring the index to the store's published revision, in one transaction; cost grows with
+        what changed. False when ``wait`` is off and another process is syncing (it brings the
+        index to that revision), or when nothing is published yet."""
+        connection = self._connection()
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_S * 1000) if wait else 0}")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if not wait and ("locked" in str(error) or "busy" in str(error)):
+                    return False
+                raise
+            try:
+                # read once the lock is held: a sync that waited for another one must not
+                # record the older revision it saw before
+                meta = store.meta()
+                if meta is None:
+                    connection.execute("ROLLBACK")
+                    return False
+                self._sync(connection, store, meta)
+                if before_commit is not None:
+                    before_commit()
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            if _damage(error):
+                raise KeywordDamaged(str(error)) from error
+            raise
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_S * 1000)}")
+        return True
+
+    def _sync(self, connection: sqlite3.Connection, store: Store, meta: IndexMeta) -> None:
+        state = _state(connection)
+        if (
+            state is not None
+            and state.matches(meta)
+            and not state.pending
+            and self._identity(connection)
+        ):
+            return
+        if (
+            state is None
+            or state.generation != meta.generation
+            or state.chunker != meta.chunker
+            or not self._identity(connection)
+        ):
+            # another generation (a new model or chunking), another store, or a first build:
+            # the same chunk id may name other text, so nothing is kept
+            for table in ("chunks", "articles", "terms", "frequency", "state"):
+                connection.execute(f"DELETE FROM {table}")  # fixed names
+        manifest = store.manifest(meta.generation)
+        held = {
+            str(a): (str(h), int(n))
+            for a, h, n in connection.execute("SELECT id, content_hash, chunks FROM articles")
+        }
+        gone = [
+            a for a, (h, n) in held.items() if (manifest.get(a) and _key(manifest[a])) != (h, n)
+        ]
+        new = [r for a, r in manifest.items() if held.get(a) != _key(r)]
+        removed = self._delete(connection, gone)
+        added, skipped = self._insert(connection, store, meta.generation, new)
+        values = {
+            "format": FORMAT,
+            "identity": self.identity,
+            "generation": str(meta.generation),
+            "revision": str(meta.revision),
+            "updated": meta.updated,
+            "chunker": meta.chunker,
+            "chunks": str(connection.execute("SELECT count(*) FROM chunks").fetchone()[0]),
+            "articles": str(len(manifest) - skipped),
+            "pending": str(skipped),
+        }
+        connection.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", values.items())
+        log.info(
+            "keyword index at revision %d: %d chunks added, %d removed",
+            meta.revision,
+            added,
+            removed,
+        )
+
+    def _identity(self, connection: sqlite3.Connection) -> bool:
+        row = connection.execute("SELECT value FROM state WHERE key = 'identity'").fetchone()
+        return row is not None and row[0] == self.identity
+
+    @staticmethod
+    def _delete(connection: sqlite3.Connection, articles: Sequence[str]) -> int:
+        removed = 0
+        for article_id in articles:
+            rows = [
+                r[0]
+                for r in connection.execute(
+                    "SELECT rowid FROM chunks WHERE article_id = ?", (article_id,)
+                )
+            ]
+            for (tokens,) in connection.execute(
+                f"SELECT tokens FROM terms WHERE rowid IN ({','.join('?' * len(rows))})", rows
+            ).fetchall():
+                connection.executemany(
+                    "UPDATE frequency SET chunks = chunks - 1 WHERE term = ?",
+                    [(t,) for t in set(tokens.split())],
+                )
+            connection.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rows])
+            connection.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+            connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            removed += len(rows)
+        return removed
+
+    @staticmethod
+    def _insert(
+        connection: sqlite3.Connection,
+        store: Store,
+        generation: int,
+        records: Sequence[ArticleRecord],
+    ) -> tuple[int, int]:
+        """Read the chunks of ``records`` from the store and add them; an article whose chunks
+        are not all there (a writer killed mid-article) is left for a later sync."""
+        added = skipped = 0
+        for start in range(0, len(records), max(1, READ_PAGE // 8)):
+            page = records[start : start + max(1, READ_PAGE // 8)]
+            wanted = [chunk_id(r.id, r.content_hash, n) for r in page for n in range(r.chunks)]
+            got: dict[str, Passage] = {}
+            for cid, meta, text in store.chunk_records(generation, wanted):
+                got[cid] = Passage.from_metadata(cid, text, meta)
+            for record in page:
+                ids = [chunk_id(record.id, record.content_hash, n) for n in range(record.chunks)]
+                if not all(i in got for i in ids):
+                    log.warning("article %s is not wholly in the store yet; skipped", record.id)
+                    skipped += 1
+                    continue
+                for i in ids:
+                    _add(connection, got[i])
+                connection.execute(
+                    "INSERT INTO articles VALUES (?, ?, ?)",
+                    (record.id, record.content_hash, record.chunks),
+                )
+                added += len(ids)
+        return added, skipped
+
+    # -- opening, and damage ---------------------------------------------------------------------
+    def ensure(self, store: Store) -> KeywordState | None:
+        """The revision it holds, after building it from the store when it holds none (a new
+        machine, a deleted file, a first sync that never finished) or its file is damaged."""
+        existed = self.path.exists()
+        try:
+            state = self.state()
+        except KeywordDamaged as error:
+            return self.recover(store, str(error))
+        if state is not None:
+            return state
+        if existed:
+            log.warning(
+                "The keyword index at %s holds no complete revision; building it from the store.",
+                self.path,
+            )
+        else:
+            log.warning(
+                "The keyword index at %s is missing; building it from the store (once: later "
+                "updates add only what changed).",
+                self.path,
+            )
+        self.sync(store)
+        return self.state()
+
+    def recover(self, store: Store, reason: str) -> KeywordState | None:
+        """Move a damaged file aside and build the index anew from the store."""
+        aside = self.set_aside()
+        log.warning(
+            "The keyword index at %s was damaged (%s); moved it to %s and rebuilding it from "
+            "the store.",
+            self.path,
+            reason,
+            aside,
+        )
+        self.sync(store)
+        return self.state()
+
+    def set_aside(self) -> Path:
+        """Move a damaged file aside (``keyword.sqlite3.damaged``) so it can be built anew."""
+        self.close()
+        aside = self.path.with_name(self.path.name + ".damaged")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            with contextlib.suppress(FileNotFoundError):
+                source.replace(aside.with_name(aside.name + suffix))
+        self._epoch += 1
+        return aside
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _key(record: ArticleRecord) -> tuple[str, int]:
+    return record.content_hash, record.chunks
+
+
+def _add(connection: sqlite3.Connection, passage: Passage) -> None:
+    cursor = connection.execute(
+        "INSERT INTO chunks (id, article_id, published, meta, text) VALUES (?, ?, ?, ?, ?)",
+        (
+            passage.chunk_id,
+            passage.article_id,
+            passage.published or "",
+            json.dumps(passage.to_metadata(), ensure_ascii=False),
+            passage.text,
+        ),
+    )
+    tokens = tokenize(passage.search_text)
+    connection.execute(
+        "INSERT INTO terms (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(tokens))
+    )
+    connection.executemany(
+        "INSERT INTO frequency VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET chunks = chunks + 1",
+        [(t,) for t in set(tokens)],
+    )

@@ -1,0 +1,240 @@
+"""The on-disk keyword index (index/keyword.py) on both stores: updates reach running processes
+without a rebuild, a kill mid-update leaves the previous revision, it agrees with the store after
+a crash and recovery, and a missing or damaged file is rebuilt from the store."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.answering.service import build_service
+from bot.settings import Settings
+from index.build import build_index
+from index.embedding import Embedder
+from index.keyword import KeywordIndex, tokenize
+from index.passage import chunk_id
+from index.store import Store
+from tests.conftest import settings_for
+from tests.test_faults import (
+    TOPICS,
+    _cited,
+    _env,
+    _indexed,
+    _kill_at,
+    _newsbot,
+    _restart,
+    _write,
+    default_embedder,
+)
+
+pytestmark = pytest.mark.slow
+__all__ = ["default_embedder"]  # a fixture, used by name
+
+
+def _live_in_store(store: Store) -> set[str]:
+    """The chunk ids the store's manifest vouches for, each of them stored."""
+    meta = store.meta()
+    assert meta is not None
+    manifest = store.manifest(meta.generation)
+    live = {chunk_id(r.id, r.content_hash, n) for r in manifest.values() for n in range(r.chunks)}
+    stored = {cid for cid, _, _ in store.chunk_keys(meta.generation)}
+    assert live <= stored, "every article of the manifest has all its chunks"
+    return live
+
+
+def _keyword_ids(settings: Settings) -> set[str]:
+    keyword = KeywordIndex.for_store(Store.open(settings))
+    with keyword.reading() as reader:
+        return reader.ids()
+
+
+def _keyword_top(settings: Settings, words: str) -> set[str]:
+    """Titles of the chunks the keyword index alone finds for ``words``."""
+    keyword = KeywordIndex.for_store(Store.open(settings))
+    with keyword.reading() as reader:
+        top = reader.top(tokenize(words), 10)
+        return {p.title for p in reader.passages([cid for cid, _ in top]).values()}
+
+
+def _assert_agree(settings: Settings) -> None:
+    store = Store.open(settings)
+    meta = store.meta()
+    state = KeywordIndex.for_store(store).state()
+    assert meta is not None and state is not None and state.matches(meta)
+    assert _keyword_ids(settings) == _live_in_store(store)
+    # the document frequencies kept with the rows are those of the rows
+    keyword = KeywordIndex.for_store(store)
+    with keyword.reading() as reader:
+        rows = reader.connection.execute("SELECT tokens FROM terms").fetchall()
+        counted: dict[str, int] = {}
+        for (tokens,) in rows:
+            for token in set(tokens.split()):
+                counted[token] = counted.get(token, 0) + 1
+        kept = dict(
+            reader.connection.execute("SELECT term, chunks FROM frequency WHERE chunks > 0")
+        )
+    assert kept == counted
+
+
+def test_an_update_reaches_a_running_process_without_a_rebuild(
+    tmp_path: Path, default_embedder: Embedder, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    settings = settings_for(store_kind, tmp_path, request)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    store = service.searcher.store
+    read: list[str] = []
+    real = store.chunk_records
+
+    def spy(generation, ids):  # type: ignore[no-untyped-def]
+        read.extend(ids)
+        return real(generation, ids)
+
+    store.chunk_records = spy  # type: ignore[method-assign]
+    store.all_chunks = None  # type: ignore[assignment,method-assign]  # a rebuild would fail
+
+    _write(folder, "chess")
+    done = subprocess.run(
+        _newsbot("index"),
+        env=_env(settings, None),
+        cwd=settings.data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+    assert read == [], "the writer brought this machine's keyword index up to date"
+    _assert_agree(settings)
+
+
+def test_another_machine_catches_up_reading_only_the_chunks_it_lacks(
+    tmp_path: Path, default_embedder: Embedder, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """A Chroma server and a bot on another machine (its own data folder, its own keyword
+    index); with the embedded store, a writer killed before it updated the keyword index leaves
+    the same work for the readers."""
+    settings = settings_for(store_kind, tmp_path, request)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    if store_kind == "server":
+        elsewhere = settings.model_copy(update={"data_dir": tmp_path / "other-machine"})
+    else:
+        elsewhere = settings
+    service = build_service(elsewhere, store=Store.open(elsewhere), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    first = _keyword_ids(elsewhere)
+    store = service.searcher.store
+    read: list[str] = []
+    real = store.chunk_records
+
+    def spy(generation, ids):  # type: ignore[no-untyped-def]
+        read.extend(ids)
+        return real(generation, ids)
+
+    store.chunk_records = spy  # type: ignore[method-assign]
+
+    _write(folder, "chess")
+    if store_kind == "server":
+        build_index(settings, embedder=default_embedder)
+    else:
+        _kill_at(settings, "keyword")  # the store's revision committed, the keyword index not
+        assert _keyword_ids(elsewhere) == first
+    service.searcher.snapshot()  # sees the new revision and catches up in the background
+    service.searcher.wait_caught_up(60)
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+    added = _keyword_ids(elsewhere) - first
+    assert added and set(read) == added, "only the new article's chunks are read"
+    _assert_agree(elsewhere)
+
+
+@pytest.mark.parametrize("point", ["batch", "keyword"])
+def test_a_kill_mid_update_leaves_the_previous_revision_and_recovery_agrees(
+    tmp_path: Path,
+    default_embedder: Embedder,
+    point: str,
+    store_kind: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    settings = settings_for(store_kind, tmp_path, request)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    before = KeywordIndex.for_store(Store.open(settings)).state()
+    assert before is not None
+
+    _write(folder, "chess")
+    _write(folder, "volcano", "A second eruption followed on Tuesday.")
+    _kill_at(settings, point)
+    _restart()
+
+    # the keyword index still holds the previous revision, whole
+    after = KeywordIndex.for_store(Store.open(settings)).state()
+    assert after == before
+    assert TOPICS["volcano"][0] in _keyword_top(settings, "volcano erupted Reykjanes")
+    assert TOPICS["chess"][0] not in _keyword_top(settings, "chess championship grandmaster")
+
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+
+    report = build_index(settings, embedder=default_embedder)  # the recovery
+    assert report.problems == []
+    _assert_agree(settings)
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+    changed = service.ask("When did the second eruption follow?")
+    assert any("second eruption" in c.quote for c in changed.citations)
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a database", "truncated"])
+def test_a_missing_or_damaged_keyword_index_is_rebuilt_from_the_store(
+    tmp_path: Path,
+    default_embedder: Embedder,
+    damage: str,
+    store_kind: str,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = settings_for(store_kind, tmp_path, request)
+    _indexed(settings, default_embedder, "volcano", "wheat")
+    path = KeywordIndex.for_store(Store.open(settings)).path
+    assert path.exists()
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    if damage == "missing":
+        path.unlink()
+    elif damage == "not a database":
+        path.write_bytes(b"this is not a database\n" * 400)
+    else:
+        path.write_bytes(path.read_bytes()[:1500])
+
+    caplog.set_level(logging.WARNING, logger="index.keyword")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["wheat"][0] in _cited(service, "How was the wheat harvest in Kansas?")
+    messages = [r.getMessage() for r in caplog.records if r.name == "index.keyword"]
+    assert len(messages) == 1, messages
+    assert (str(path) in messages[0] and "rebuilding it from the store" in messages[0]) or (
+        "missing; building it from the store" in messages[0]
+    )
+    if damage != "missing":
+        assert path.with_name(path.name + ".damaged").exists(), "the damaged file is kept aside"
+    _assert_agree(settings)
+
+
+def test_a_running_process_follows_a_keyword_index_another_process_built_anew(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """One process finds the file damaged, moves it aside and builds it anew: the others, which
+    still hold the old file open, move to the new one."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+
+    store = Store.open(settings)
+    KeywordIndex.for_store(store).recover(store, "found damaged by another process")
+    _write(folder, "chess")
+    build_index(settings, embedder=default_embedder)
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
