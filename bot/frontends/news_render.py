@@ -72,7 +72,7 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
                     highlight=False,
                 )
     elif comparison.articles and len(comparison.outlets) > 1:
-        console.print("\nNo differing figures, dates or attributions found.")
+        console.print("\nNo differing figures, dates, sources or names found.")
     if comparison.citations:
         console.print("\n[bold]Sources[/bold]")
         for c in comparison.citations:

@@ -14,6 +14,9 @@ answers' conflict check uses: two reports of one claim share most words apart fr
   quote, also the ones that agree with each other.
 - Who a claim is attributed to ("officials said", "according to the mayor's office") is compared
   the same way: different sources for one claim are a difference.
+- Names (:func:`_names`: runs of capitalised words) that one outlet's sentence gives and the other
+  outlet's whole article never mentions, while that outlet's sentence for the same claim gives a
+  name the first article never mentions: the claim is told of a different person or place.
 
 Every line is a quoted sentence with its citation; nothing is paraphrased.
 """
@@ -78,13 +81,15 @@ class Side:
 
 @dataclass
 class Difference:
-    kind: str  # "figure" | "date" | "attribution"
+    kind: str  # "figure" | "date" | "attribution" | "name"
     unit: str
     sides: list[Side] = field(default_factory=list)
 
     def label(self) -> str:
         values = " vs ".join(dict.fromkeys(s.value for s in self.sides))
-        what = {"figure": "figures", "date": "dates", "attribution": "sources"}[self.kind]
+        what = {"figure": "figures", "date": "dates", "attribution": "sources", "name": "names"}[
+            self.kind
+        ]
         return f"Different {what}: {values}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -243,7 +248,28 @@ class _Comparer:
                         [Side(s.article.outlets[0], v, self.cite(s)) for s, v in sides_said],
                     )
                 )
+        named = self._named_differently(mine, matched)
+        if named is not None:
+            found.append(named)
         return found
+
+    def _named_differently(self, mine: Sentence, matched: list[Sentence]) -> Difference | None:
+        """The same claim told of different names: each side names someone or somewhere the
+        other outlet's article never mentions (a name one outlet merely adds is not a dispute)."""
+        sides: list[tuple[Sentence, str]] = []
+        own: list[str] = []
+        for theirs in matched:
+            mine_only = _names_missing_from(mine.text, theirs.article.text)
+            theirs_only = _names_missing_from(theirs.text, mine.article.text)
+            if mine_only and theirs_only:
+                own = own or mine_only
+                sides.append((theirs, ", ".join(theirs_only)))
+        if not sides:
+            return None
+        every = [(mine, ", ".join(own)), *sides]
+        return Difference(
+            "name", "name", [Side(s.article.outlets[0], v, self.cite(s)) for s, v in every]
+        )
 
     def _sides(self, sides: list[tuple[Sentence, Figure]]) -> list[Side]:
         return [Side(s.article.outlets[0], f.text, self.cite(s)) for s, f in sides]
@@ -278,6 +304,26 @@ def _attribution(sentence: str) -> str | None:
         return None
     who = (m.group("after") or m.group("before") or "").strip()
     return who or None
+
+
+_NAME_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'’-]*)*")
+
+
+def _names(sentence: str) -> list[str]:
+    """Runs of capitalised words ("Saltbridge", "Elena Varga", "Bank of England"). A single word
+    opening the sentence is left out: capitalised by position, not by being a name."""
+    found = []
+    for m in _NAME_RUN.finditer(sentence):
+        if m.start() == len(sentence) - len(sentence.lstrip()) and " " not in m.group(0):
+            continue
+        found.append(m.group(0))
+    return found
+
+
+def _names_missing_from(sentence: str, article: str) -> list[str]:
+    """The sentence's names that the other article never mentions (compared case-blind)."""
+    other = article.lower()
+    return [n for n in dict.fromkeys(_names(sentence)) if n.lower() not in other]
 
 
 def _key(who: str) -> frozenset[str]:

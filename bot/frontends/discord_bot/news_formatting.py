@@ -89,7 +89,7 @@ def comparison_messages(comparison: Comparison) -> list[str]:
                 )
     elif len(comparison.outlets) > 1:
         lines.append("")
-        lines.append("No differing figures, dates or sources found.")
+        lines.append("No differing figures, dates, sources or names found.")
     if comparison.citations:
         lines.append("")
         outlets = {c.n: a.outlets[0] for a in comparison.articles for c in comparison.citations
