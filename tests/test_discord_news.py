@@ -85,6 +85,21 @@ async def test_digest_of_an_empty_window_says_so(
 
 
 @pytest.mark.asyncio
+async def test_news_commands_refuse_other_channels_with_a_private_note(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    server = await bot_over(news_settings(tmp_path), embedder, tmp_path)
+    for name in ("digest", "following"):
+        adapter = use_adapter(server, server.offtopic)
+        await invoke(server, interaction(server, command(server, name), server.offtopic, server.bob))  # fmt: skip
+        ((_, _, payload),) = adapter.calls
+        assert payload["data"]["flags"] & 64, name  # ephemeral: only the member sees it
+        assert "only answer in the channels" in payload["data"]["content"], name
+    assert server.bot_messages(server.offtopic) == []
+    await dpytest.empty_queue()
+
+
+@pytest.mark.asyncio
 async def test_compare_command_quotes_each_outlets_figure(
     arrived: tuple[Settings, datetime], embedder: Embedder, tmp_path: Path
 ) -> None:

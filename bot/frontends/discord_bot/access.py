@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 
+from bot.frontends.discord_bot.errors import NotAllowed
 from bot.settings import DiscordSettings
 
 
@@ -47,6 +48,12 @@ class Access:
         else:
             ids = {channel.id, getattr(channel, "category_id", None)}
         return bool(ids & self.channel_ids)
+
+    def check(self, channel: Any) -> None:
+        """Every slash command's first step: refuse, with where the bot does answer, outside
+        the places it may (raised to the one error handler)."""
+        if not self.allows(channel):
+            raise NotAllowed(f"I only answer {self.where()}.")
 
     def may_reindex(self, member: Any, permissions: discord.Permissions | None) -> bool:
         """Members with Manage Server, or with the configured admin role (name or id)."""

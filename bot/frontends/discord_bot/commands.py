@@ -46,8 +46,7 @@ class NewsCommands(commands.Cog):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Every command: only in the configured servers and channels (and DMs if enabled)."""
-        if not self.bot.access.allows(interaction.channel):
-            raise NotAllowed(f"I only answer {self.bot.access.where()}.")
+        self.bot.access.check(interaction.channel)
         return True
 
     @app_commands.command(name="ask", description="Ask a question about the news articles.")

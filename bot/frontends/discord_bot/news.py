@@ -15,7 +15,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InvalidInput
-from bot.frontends.discord_bot.errors import NotAllowed
 from bot.frontends.discord_bot.formatting import NO_MENTIONS
 from bot.frontends.discord_bot.news_formatting import (
     comparison_messages,
@@ -41,8 +40,8 @@ class NewsFeatures(commands.Cog):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not self.bot.access.allows(interaction.channel):
-            raise NotAllowed(f"I only answer {self.bot.access.where()}.")
+        """Every command: only in the configured servers and channels (and DMs if enabled)."""
+        self.bot.access.check(interaction.channel)
         return True
 
     @app_commands.command(name="digest", description="The stories that arrived recently.")
