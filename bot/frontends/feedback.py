@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from rich.markup import escape
 
 from bot.answering.answer import Answer, Citation
 from bot.answering.followup import HISTORY_TURNS, Turn
+from bot.sqlite_file import transaction
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +116,8 @@ class FeedbackStore:
     def in_data_dir(cls, data_dir: Path) -> FeedbackStore:
         return cls(data_dir / FILENAME)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.row_factory = sqlite3.Row
-            db.executescript(_SCHEMA)
-            with db:  # one transaction, committed on success
-                yield db
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, _SCHEMA)
 
     def record_answer(
         self,

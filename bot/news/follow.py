@@ -29,8 +29,8 @@ them is forgotten.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ from bot.answering.answer import Citation
 from bot.errors import FollowNotFound, FollowRefused, InvalidInput
 from bot.news.stories import Story, StoryArticle, group_stories, parse_arrival, read_articles
 from bot.settings import NewsSettings
+from bot.sqlite_file import transaction
 from index.search import tokenize
 from index.sentences import sentence_spans
 from index.store import ArticleRecord, Store
@@ -165,15 +166,8 @@ class FollowStore:
     def in_data_dir(cls, data_dir: Path) -> FollowStore:
         return cls(data_dir / FILENAME)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys = ON")
-            db.executescript(_SCHEMA)
-            with db:
-                yield db
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, _SCHEMA, "foreign_keys = ON")
 
     # -- follows -------------------------------------------------------------------------------
     def add(
