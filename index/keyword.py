@@ -1,11 +1,14 @@
-"""The keyword index: BM25 over the live chunks, kept on disk in SQLite FTS5 beside the store.
+"""The keyword index: BM25 over the live chunks, kept on disk beside the store.
 
-One file, ``<data dir>/keyword.sqlite3``, in WAL mode, shared by every process of the machine:
+Two parts, shared by every process of the machine: the record, one SQLite file in WAL mode,
+``<data dir>/keyword.sqlite3``, and the postings that rank its chunks, a tantivy index in
+``<data dir>/keyword.tantivy/`` (index/postings.py: BM25 over each chunk's stemmed tokens,
+:func:`tokenize` of its search text joined by spaces). The SQLite file holds:
 
 - ``chunks``: one row per live chunk (id, article id, publication day, the passage's metadata as
-  JSON, its text): what search returns for the top candidates, read by id.
-- ``terms``: an FTS5 table over each chunk's stemmed tokens (:func:`tokenize` of its search text,
-  joined by spaces, split again by FTS5's ``ascii`` tokenizer), ranked by ``bm25()``.
+  JSON, its text, its tokens): what search returns for the top candidates, read by id; rows are
+  numbered once (AUTOINCREMENT), and the postings name them by that number.
+- ``dead``: rows deleted by the last sync, whose postings the next sync drops.
 - ``frequency``: how many chunks hold each token (BM25's document frequency, kept with the rows:
   FTS5's own count reads a token's whole posting list).
 - ``articles``: the (content hash, chunk count) of each article it holds, to compare with the
@@ -16,10 +19,13 @@ The index follows the Chroma store, never the other way round: :meth:`KeywordInd
 its articles with the store's manifest and, in one SQLite transaction, deletes the rows of articles
 that were replaced or removed, reads from the store only the chunks of new article versions (a
 chunk id names its article version) and records the store's revision. A reader therefore sees one
-revision or the next, never a mix; a process killed mid-sync leaves the previous revision. The
+revision or the next, never a mix (the postings may hold more rows than the revision read: a
+reader keeps the rows its read transaction holds); a process killed mid-sync leaves the previous
+revision. The
 writer syncs right after it publishes a revision; a reader that sees a newer revision in the store
 (another machine wrote to a Chroma server, or a writer was killed between the two commits) syncs
-its machine's copy itself. A missing or damaged file is rebuilt from the store.
+its machine's copy itself. A missing or damaged file is rebuilt from the store; missing,
+damaged or incomplete postings are rebuilt from the SQLite file.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import logging
 import re
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,17 +44,16 @@ from pathlib import Path
 from typing import Any
 
 from index.passage import Passage, chunk_id
+from index.postings import DIRNAME, Postings, PostingsDamaged
 from index.store import ArticleRecord, IndexMeta, Store
 
 log = logging.getLogger(__name__)
 
 FILENAME = "keyword.sqlite3"
-FORMAT = "2"  # of the tables below; another value is rebuilt
+FORMAT = "3"  # of the tables below; another value is rebuilt
 READ_PAGE = 500  # chunks read from the store per request while syncing
 BUSY_WAIT_S = 60.0  # how long a sync waits for another process's sync
-# A keyword query matches the rarest of its words whose chunks add up to at most this many
-# (KeywordReader.top): FTS5 scores each matching chunk, about 2-6 microseconds each here.
-MATCH_BUDGET = 10_000
+SPARE = 10  # more postings asked for than wanted: rows deleted since are left out
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
 STOPWORDS = frozenset(
@@ -81,15 +87,23 @@ CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, chunks INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL,
-    published TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL,
+    published TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS chunks_published ON chunks(published);
-CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(tokens, tokenize='ascii');
+CREATE TABLE IF NOT EXISTS dead (row INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS frequency (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL)
     WITHOUT ROWID;
 """
+TABLES = ("state", "articles", "chunks", "dead", "frequency", "terms")  # terms: format 2's FTS5
+
+
+def _create(connection: sqlite3.Connection) -> None:
+    """The tables of this format, statement by statement (``executescript`` would commit)."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
 
 
 @dataclass(frozen=True)
@@ -130,47 +144,47 @@ def _damage(error: sqlite3.Error) -> bool:
 class KeywordReader:
     """Reads inside one read transaction: everything it returns is of one revision."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, postings: Postings) -> None:
         self.connection = connection
+        self.postings = postings
 
     def state(self) -> KeywordState | None:
         return _state(self.connection)
 
     def top(
-        self,
-        tokens: Sequence[str],
-        n: int,
-        since: str | None = None,
-        until: str | None = None,
-        budget: int | None = MATCH_BUDGET,
+        self, tokens: Sequence[str], n: int, since: str | None = None, until: str | None = None
     ) -> list[tuple[str, float]]:
         """The ``n`` best chunks by BM25 for ``tokens`` (published within [since, until] when
-        given): (chunk id, score), best first; the score is FTS5's, negated (higher is better).
-
-        FTS5 scores every chunk that holds any of the words, and the most common words are in
-        most chunks while they weigh least in BM25: only the rarest words whose chunks add up to
-        at most ``budget`` are matched (the rarest always), so what a query costs is bounded by
-        ``budget``, not by the size of the index."""
-        if budget is not None:
-            tokens = self.rarest(tokens, budget)
+        given): (chunk id, score), best first, from the postings, keeping the rows this read
+        transaction holds (the postings may hold rows of the next revision, and rows deleted
+        by the last sync)."""
         if not tokens or n <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in tokens)  # tokens are word characters only
-        if since is None and until is None:
-            rows = self.connection.execute(
-                "SELECT c.id, t.score FROM (SELECT rowid, bm25(terms) AS score FROM terms "
-                "WHERE terms MATCH ? ORDER BY score LIMIT ?) t JOIN chunks c ON c.rowid = t.rowid "
-                "ORDER BY t.score",
-                (match, n),
+        searcher = self.postings.searcher(self._postings_key())
+        limit = n + SPARE
+        while True:
+            found = self.postings.top(searcher, tokens, limit, since, until)
+            live = self._live([row for row, _ in found])
+            top = [(live[row], score) for row, score in found if row in live]
+            if len(top) >= n or len(found) < limit:
+                return top[:n]
+            limit *= 4
+
+    def _postings_key(self) -> str:
+        """What names the postings' state the record was committed with."""
+        row = self.connection.execute("SELECT value FROM state WHERE key = 'postings'").fetchone()
+        return str(row[0]) if row else ""
+
+    def _live(self, rows: Sequence[int]) -> dict[int, str]:
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        return {
+            int(r): str(cid)
+            for r, cid in self.connection.execute(
+                f"SELECT rowid, id FROM chunks WHERE rowid IN ({marks})", list(rows)
             )
-        else:
-            rows = self.connection.execute(
-                "SELECT c.id, bm25(terms) AS score FROM terms JOIN chunks c "
-                "ON c.rowid = terms.rowid WHERE terms MATCH ? AND c.published != '' "
-                "AND c.published >= ? AND c.published <= ? ORDER BY score LIMIT ?",
-                (match, since or "", until or "9999-99-99", n),
-            )
-        return [(str(cid), -float(score)) for cid, score in rows]
+        }
 
     def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
         """The live passages among ``ids``, by id (ids the index does not hold are left out)."""
@@ -193,18 +207,6 @@ class KeywordReader:
             (since or "", until or "9999-99-99"),
         )
         return [(str(cid), str(day)) for cid, day in rows]
-
-    def rarest(self, tokens: Sequence[str], budget: int) -> list[str]:
-        """``tokens`` less the most common ones, as :meth:`top` matches them."""
-        frequency = {t: self.document_frequency(t) for t in set(tokens)}
-        kept: set[str] = set()
-        total = 0
-        for token in sorted(frequency, key=lambda t: (frequency[t], t)):
-            if kept and total + frequency[token] > budget:
-                break
-            kept.add(token)
-            total += frequency[token]
-        return [t for t in tokens if t in kept and frequency[t]]
 
     def document_frequency(self, token: str) -> int:
         row = self.connection.execute(
@@ -240,6 +242,8 @@ class KeywordIndex:
         self.identity = identity  # the store it follows: a copy of another is rebuilt
         self._local = threading.local()
         self._epoch = 0  # bumped when the file is replaced: threads reconnect
+        self.postings = Postings(path.with_name(DIRNAME))
+        self._postings_checked = False
 
     @classmethod
     def for_store(cls, store: Store) -> KeywordIndex:
@@ -262,10 +266,8 @@ class KeywordIndex:
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            if not connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'frequency'"
-            ).fetchone():
-                connection.executescript(_SCHEMA)
+            if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'dead'").fetchone():
+                connection.executescript(_SCHEMA)  # a new file (an older format is rebuilt)
         except sqlite3.Error as error:
             connection.close()
             if _damage(error):
@@ -287,7 +289,7 @@ class KeywordIndex:
         try:
             connection.execute("BEGIN")
             try:
-                yield KeywordReader(connection)
+                yield KeywordReader(connection, self.postings)
             finally:
                 connection.execute("COMMIT")
         except sqlite3.Error as error:
@@ -352,16 +354,18 @@ class KeywordIndex:
             and self._identity(connection)
         ):
             return
-        if (
+        anew = (
             state is None
             or state.generation != meta.generation
             or state.chunker != meta.chunker
             or not self._identity(connection)
-        ):
-            # another generation (a new model or chunking), another store, or a first build:
-            # the same chunk id may name other text, so nothing is kept
-            for table in ("chunks", "articles", "terms", "frequency", "state"):
-                connection.execute(f"DELETE FROM {table}")  # fixed names
+        )
+        if anew:
+            # another generation (a new model or chunking), another store, a first build or an
+            # older format: the same chunk id may name other text, so nothing is kept
+            for table in TABLES:
+                connection.execute(f"DROP TABLE IF EXISTS {table}")  # fixed names
+            _create(connection)
         manifest = store.manifest(meta.generation)
         held = {
             str(a): (str(h), int(n))
@@ -371,8 +375,13 @@ class KeywordIndex:
             a for a, (h, n) in held.items() if (manifest.get(a) and _key(manifest[a])) != (h, n)
         ]
         new = [r for a, r in manifest.items() if held.get(a) != _key(r)]
-        removed = self._delete(connection, gone)
-        added, skipped = self._insert(connection, store, meta.generation, new)
+        # the postings of rows the last sync deleted go now: a reader of that sync's revision
+        # no longer needs them, and one of the revision before reads no newer postings
+        dead = [int(r) for (r,) in connection.execute("SELECT row FROM dead")]
+        connection.execute("DELETE FROM dead")
+        with self.postings.writing(dead, above=_last_row(connection), clear=anew) as add:
+            removed = self._delete(connection, gone)
+            added, skipped = self._insert(connection, store, meta.generation, new, add)
         values = {
             "format": FORMAT,
             "identity": self.identity,
@@ -383,6 +392,7 @@ class KeywordIndex:
             "chunks": str(connection.execute("SELECT count(*) FROM chunks").fetchone()[0]),
             "articles": str(len(manifest) - skipped),
             "pending": str(skipped),
+            "postings": _next_postings(connection),
         }
         connection.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", values.items())
         log.info(
@@ -407,13 +417,13 @@ class KeywordIndex:
                 )
             ]
             for (tokens,) in connection.execute(
-                f"SELECT tokens FROM terms WHERE rowid IN ({','.join('?' * len(rows))})", rows
+                "SELECT tokens FROM chunks WHERE article_id = ?", (article_id,)
             ).fetchall():
                 connection.executemany(
                     "UPDATE frequency SET chunks = chunks - 1 WHERE term = ?",
                     [(t,) for t in set(tokens.split())],
                 )
-            connection.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rows])
+            connection.executemany("INSERT OR IGNORE INTO dead VALUES (?)", [(r,) for r in rows])
             connection.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
             connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
             removed += len(rows)
@@ -425,6 +435,7 @@ class KeywordIndex:
         store: Store,
         generation: int,
         records: Sequence[ArticleRecord],
+        postings: Callable[[int, str, str], None],
     ) -> tuple[int, int]:
         """Read the chunks of ``records`` from the store and add them; an article whose chunks
         are not all there (a writer killed mid-article) is left for a later sync."""
@@ -442,7 +453,7 @@ class KeywordIndex:
                     skipped += 1
                     continue
                 for i in ids:
-                    _add(connection, got[i])
+                    _add(connection, got[i], postings)
                 connection.execute(
                     "INSERT INTO articles VALUES (?, ?, ?)",
                     (record.id, record.content_hash, record.chunks),
@@ -460,6 +471,8 @@ class KeywordIndex:
         except KeywordDamaged as error:
             return self.recover(store, str(error))
         if state is not None:
+            if not self._postings_checked:
+                self._check_postings(state)
             return state
         if existed:
             log.warning(
@@ -474,6 +487,47 @@ class KeywordIndex:
             )
         self.sync(store)
         return self.state()
+
+    def _check_postings(self, state: KeywordState) -> None:
+        """Rebuild the postings from the SQLite file when they are missing, damaged or hold
+        fewer chunks than it (once per process: a sync keeps them in step after that)."""
+        try:
+            held = self.postings.count()
+            problem = "missing or incomplete" if held < state.chunks else ""
+        except PostingsDamaged as error:
+            problem = f"damaged ({error})"
+        if problem:
+            log.warning(
+                "The keyword index's postings at %s are %s; rebuilding them from %s.",
+                self.postings.path,
+                problem,
+                self.path,
+            )
+            self.rebuild_postings(damaged=problem.startswith("damaged"))
+        self._postings_checked = True
+
+    def rebuild_postings(self, damaged: bool = False) -> None:
+        """All the postings anew from the SQLite file's rows, in one commit (readers see the
+        old postings until then; damaged ones are moved aside first)."""
+        if damaged:
+            self.postings.set_aside(self.postings.path.with_name(DIRNAME + ".damaged"))
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            with self.postings.writing([], above=0, clear=True) as add:
+                for row, tokens, published in connection.execute(
+                    "SELECT rowid, tokens, published FROM chunks"
+                ):
+                    add(int(row), str(tokens), str(published))
+            connection.execute("DELETE FROM dead")
+            connection.execute(
+                "INSERT OR REPLACE INTO state VALUES ('postings', ?)",
+                (_next_postings(connection),),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
 
     def recover(self, store: Store, reason: str) -> KeywordState | None:
         """Move a damaged file aside and build the index anew from the store."""
@@ -496,6 +550,8 @@ class KeywordIndex:
             source = self.path.with_name(self.path.name + suffix)
             with contextlib.suppress(FileNotFoundError):
                 source.replace(aside.with_name(aside.name + suffix))
+        # its row numbers name nothing any more: the rebuild writes them anew
+        self.postings.set_aside(self.postings.path.with_name(DIRNAME + ".damaged"))
         self._epoch += 1
         return aside
 
@@ -511,21 +567,39 @@ def _key(record: ArticleRecord) -> tuple[str, int]:
     return record.content_hash, record.chunks
 
 
-def _add(connection: sqlite3.Connection, passage: Passage) -> None:
+def _last_row(connection: sqlite3.Connection) -> int:
+    """The highest row number ever given out by a committed sync (rows are never reused)."""
+    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _next_postings(connection: sqlite3.Connection) -> str:
+    """A new name for the postings' state, committed with the rows it ranks (readers reload
+    their searcher when it changes; unique, as the tables may be made anew)."""
+    return uuid.uuid4().hex
+
+
+def _add(
+    connection: sqlite3.Connection,
+    passage: Passage,
+    postings: Callable[[int, str, str], None],
+) -> None:
+    tokens = tokenize(passage.search_text)
+    joined = " ".join(tokens)
+    published = passage.published or ""
     cursor = connection.execute(
-        "INSERT INTO chunks (id, article_id, published, meta, text) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO chunks (id, article_id, published, meta, text, tokens) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         (
             passage.chunk_id,
             passage.article_id,
-            passage.published or "",
+            published,
             json.dumps(passage.to_metadata(), ensure_ascii=False),
             passage.text,
+            joined,
         ),
     )
-    tokens = tokenize(passage.search_text)
-    connection.execute(
-        "INSERT INTO terms (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(tokens))
-    )
+    postings(int(cursor.lastrowid or 0), joined, published)
     connection.executemany(
         "INSERT INTO frequency VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET chunks = chunks + 1",
         [(t,) for t in set(tokens)],

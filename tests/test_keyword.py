@@ -68,7 +68,7 @@ def _assert_agree(settings: Settings) -> None:
     # the document frequencies kept with the rows are those of the rows
     keyword = KeywordIndex.for_store(store)
     with keyword.reading() as reader:
-        rows = reader.connection.execute("SELECT tokens FROM terms").fetchall()
+        rows = reader.connection.execute("SELECT tokens FROM chunks").fetchall()
         counted: dict[str, int] = {}
         for (tokens,) in rows:
             for token in set(tokens.split()):
@@ -77,6 +77,12 @@ def _assert_agree(settings: Settings) -> None:
             reader.connection.execute("SELECT term, chunks FROM frequency WHERE chunks > 0")
         )
     assert kept == counted
+    # the postings hold every live row, and besides them only rows the last sync deleted
+    with keyword.reading() as reader:
+        live = {r for (r,) in reader.connection.execute("SELECT rowid FROM chunks")}
+        dead = {r for (r,) in reader.connection.execute("SELECT row FROM dead")}
+    held = keyword.postings.rows()
+    assert live <= held and held - live <= dead
 
 
 def test_an_update_reaches_a_running_process_without_a_rebuild(
@@ -238,3 +244,43 @@ def test_a_running_process_follows_a_keyword_index_another_process_built_anew(
     _write(folder, "chess")
     build_index(settings, embedder=default_embedder)
     assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+
+
+@pytest.mark.parametrize("damage", ["missing", "incomplete", "damaged"])
+def test_missing_damaged_or_incomplete_postings_are_rebuilt_from_the_keyword_file(
+    tmp_path: Path,
+    default_embedder: Embedder,
+    damage: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The postings (tantivy) are derived from keyword.sqlite3: when they are lost, damaged or
+    hold fewer chunks than it, a process that opens the index builds them anew from it, without
+    reading the store."""
+    import shutil
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    _indexed(settings, default_embedder, "volcano", "wheat")
+    keyword = KeywordIndex.for_store(Store.open(settings))
+    folder = keyword.postings.path
+    assert folder.is_dir()
+    if damage == "missing":
+        shutil.rmtree(folder)
+    elif damage == "incomplete":
+        with keyword.reading() as reader:
+            rows = [r for (r,) in reader.connection.execute("SELECT rowid FROM chunks")]
+        with keyword.postings.writing(rows[: len(rows) // 2], above=max(rows)):
+            pass
+    else:
+        (folder / "meta.json").write_text("{ not json")
+
+    caplog.set_level(logging.WARNING, logger="index.keyword")
+    store = Store.open(settings)
+    store.chunk_records = None  # type: ignore[assignment,method-assign]  # nothing read from it
+    service = build_service(settings, store=store, embedder=default_embedder)
+    assert TOPICS["wheat"][0] in _cited(service, "How was the wheat harvest in Kansas?")
+    messages = [r.getMessage() for r in caplog.records if r.name == "index.keyword"]
+    assert len(messages) == 1, messages
+    assert str(folder) in messages[0] and "rebuilding them from" in messages[0]
+    _assert_agree(settings)
