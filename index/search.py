@@ -49,6 +49,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IDF_KEPT = 50_000  # document frequencies remembered per revision
+# A question waits at most this long for the embedded store to be opened afresh on another
+# process's revision (loading its vector index takes about 1.3 s at 100,000 chunks); past that
+# it is answered through the store as opened before, whose vectors are of the previous
+# revision, and the reopened store is taken over when it is ready.
+REOPEN_WAIT_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class HybridSearcher:
         self._seen: tuple[int, int] | None = None  # the store revision last read
         self._lock = threading.Lock()
         self._catching_up: threading.Thread | None = None
+        self._vectors_seen: tuple[int, int] | None = None  # the revision the store's reads see
+        self._reopening: threading.Thread | None = None
         self._idf: tuple[Hashable, dict[str, float]] = ((), {})
 
     # -- the revision read ---------------------------------------------------------------------
@@ -108,8 +115,10 @@ class HybridSearcher:
             )
         with self._lock:
             seen = (meta.generation, meta.revision)
-            if self._seen is not None and self._seen != seen:
-                self.store.catch_up(meta.revision)  # the embedded store: see the new vectors
+            if self._vectors_seen is None or not self.store.stale(meta.revision):
+                self._vectors_seen = seen  # a first read, a server, or this process's revision
+            elif self._vectors_seen != seen:
+                self._reopen(meta)  # the embedded store: see the new vectors
             self._seen = seen
             state = self.keyword.ensure(self.store)
             if state is None:
@@ -121,6 +130,29 @@ class HybridSearcher:
                 self._catch_up_later()
             view = self._snapshot = View(meta, state)
             return view
+
+    def _reopen(self, meta: IndexMeta) -> None:
+        """Open the embedded store afresh in a thread, load the new revision's vector index
+        there, then read through it; the question that starts it waits at most REOPEN_WAIT_S
+        for that (see there), the others not at all."""
+        if self._reopening is None or not self._reopening.is_alive():
+            seen = (meta.generation, meta.revision)
+
+            def run() -> None:
+                try:
+                    fresh = self.store.reopened()
+                    unit = np.zeros(meta.dimension, dtype=np.float32)
+                    unit[0] = 1.0
+                    fresh.query(meta.generation, unit, 1)  # loads the vector index
+                    self.store.adopt(fresh)
+                    self._vectors_seen = seen
+                except Exception as error:  # the next query tries again
+                    log.warning("could not open the store afresh: %s", error)
+
+            log.info("the index changed in another process (revision %d)", meta.revision)
+            self._reopening = threading.Thread(target=run, name="store-reopen", daemon=True)
+            self._reopening.start()
+            self._reopening.join(REOPEN_WAIT_S)  # only the question that started it waits
 
     def _catch_up_later(self) -> None:
         """Bring the keyword index to the store's revision in a thread of its own: questions

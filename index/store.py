@@ -316,17 +316,28 @@ class Store:
             store._reopen = lambda: make_client(settings, fresh=True)
         return store
 
-    def catch_up(self, revision: int) -> None:
-        """Make sure reads see ``revision``, which another process may have published.
+    def stale(self, revision: int) -> bool:
+        """Whether reads may not see ``revision`` until the store is opened afresh (the embedded
+        store, when another process published it: its vector index is cached per process); see
+        :meth:`reopened`."""
+        return self._reopen is not None and revision != self.written_revision
 
-        A server always serves the latest writes. The embedded store's vector index is cached
-        per process: when the revision came from elsewhere, open the folder afresh."""
-        if self._reopen is None or revision == self.written_revision:
-            return
-        log.info("the index changed in another process (revision %d); reopening it", revision)
-        self.client = self._reopen()
-        self._meta_collection = None
-        self._handles = {}
+    def reopened(self) -> Store:
+        """The same store opened afresh (its own client), to be warmed up and then taken over
+        with :meth:`adopt`, while this one keeps answering (a server: this one)."""
+        if self._reopen is None:
+            return self
+        fresh = Store(self._reopen(), self.prefix, self.location, self.data_dir)
+        fresh._reopen = self._reopen
+        return fresh
+
+    def adopt(self, fresh: Store) -> None:
+        """Read from now on through ``fresh``'s client (opened by :meth:`reopened`)."""
+        self.client, self._meta_collection, self._handles = (
+            fresh.client,
+            fresh._meta_collection,
+            dict(fresh._handles),
+        )
 
     def room_to_write(self) -> None:
         """StoreDamaged, before anything is written, when the embedded store's disk is nearly

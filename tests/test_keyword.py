@@ -284,3 +284,54 @@ def test_missing_damaged_or_incomplete_postings_are_rebuilt_from_the_keyword_fil
     assert len(messages) == 1, messages
     assert str(folder) in messages[0] and "rebuilding them from" in messages[0]
     _assert_agree(settings)
+
+
+def test_questions_do_not_wait_for_the_store_to_be_opened_afresh_on_another_process_revision(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """The embedded store's vector index is cached per process: on another process's revision
+    a running one opens the store afresh and loads the new vector index (about 1.3 s at
+    100,000 chunks) in a thread, answering through the store as opened before meanwhile."""
+    import threading
+    import time
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    store = service.searcher.store
+    release = threading.Event()
+    real = store.reopened
+
+    def slow_reopen() -> Store:  # a large vector index, still loading
+        release.wait(60)
+        return real()
+
+    store.reopened = slow_reopen  # type: ignore[method-assign]
+    _write(folder, "chess")
+    done = subprocess.run(
+        _newsbot("index"),
+        env=_env(settings, None),
+        cwd=settings.data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    before = store.client
+    clock = time.monotonic()
+    service.ask("Where did the volcano erupt?")
+    service.ask("Who won the world chess championship?")
+    assert time.monotonic() - clock < 20, "answered without waiting for the reopen"
+    assert store.client is before, "still reading through the store as opened before"
+    release.set()
+    reopening = service.searcher._reopening
+    assert reopening is not None
+    reopening.join(60)
+    assert store.client is not before
+    view = service.searcher.snapshot()
+    vector = default_embedder.encode(["Who won the world chess championship?"])[0]
+    nearest = service.searcher.dense_hits(view, vector, 3)
+    assert TOPICS["chess"][0] in {h.title for h in nearest}, "the new vectors are read"
