@@ -272,6 +272,7 @@ def step_arrive(store: Path, word: str) -> dict[str, Any]:
     from bot.evaluation.dataset import Page, write_records
     from index import build as build_module
     from index.build import build_index
+    from index.priority import lowered
 
     pages = _pages(ARRIVALS)
     started = time.time()
@@ -289,7 +290,9 @@ def step_arrive(store: Path, word: str) -> dict[str, Any]:
     write_records(arrivals, store / "articles" / f"arrivals-{word}.jsonl")
     marks: dict[str, float] = {}
     build_module.CHECKPOINTS.append(lambda point: _mark(marks, point, time.time()))
-    report = build_index(_settings(store))
+    settings = _settings(store)
+    with lowered(settings.update_nice):  # as `newsbot add` and `newsbot watch` index
+        report = build_index(settings)
     return {
         "start": started,
         "committed": marks.get("keyword", time.time()),

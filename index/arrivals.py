@@ -26,6 +26,7 @@ from index.errors import FetchError
 from index.feeds import FeedCache, FeedEntry, read_feed
 from index.fetch import Extracted, Fetcher, check_url
 from index.library import Library, Match, Record
+from index.priority import lowered
 from index.store import Store
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,7 @@ def add(
             fetcher.close()
     report = intake.report
     if report.changed:
-        report.build = build_index(settings, store=store, embedder=embedder)
+        with lowered(settings.update_nice):  # answering keeps the CPU it needs
+            report.build = build_index(settings, store=store, embedder=embedder)
     report.seconds = time.perf_counter() - started
     return report

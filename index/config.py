@@ -122,6 +122,8 @@ class WebSettings(IndexSettings):
     # host names, IP addresses or networks that may be fetched although private or loopback
     fetch_allow_hosts: Annotated[list[str], NoDecode] = []
     feed_max_items: int = Field(50, ge=1)  # articles fetched per feed per check; newest first
+    # how many nice levels lower than answering `newsbot watch` and `newsbot add` index
+    update_nice: int = Field(10, ge=0, le=19)
 
     @field_validator("feeds", "fetch_allow_hosts", mode="before")
     @classmethod

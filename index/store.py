@@ -316,10 +316,19 @@ class Store:
             store._reopen = lambda: make_client(settings, fresh=True)
         return store
 
+    def catch_up(self, revision: int) -> None:
+        """Make sure reads see ``revision``, which another process may have published.
+
+        A server always serves the latest writes. The embedded store's vector index is cached
+        per process: when the revision came from elsewhere, open the folder afresh (search does
+        it in the background: index/search.py)."""
+        if self.stale(revision):
+            log.info("the index changed in another process (revision %d); reopening it", revision)
+            self.adopt(self.reopened())
+
     def stale(self, revision: int) -> bool:
         """Whether reads may not see ``revision`` until the store is opened afresh (the embedded
-        store, when another process published it: its vector index is cached per process); see
-        :meth:`reopened`."""
+        store, when another process published it: its vector index is cached per process)."""
         return self._reopen is not None and revision != self.written_revision
 
     def reopened(self) -> Store:

@@ -29,6 +29,7 @@ from index.embedding import Embedder
 from index.errors import ArticleFolderError, IndexBusy, StoreDamaged, StoreUnavailable
 from index.feeds import FeedCache
 from index.fetch import Fetcher
+from index.priority import lowered
 from index.store import Store
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,8 @@ def watch(
     in_main = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, on_stop) for s in stops} if in_main else {}
     try:
-        watcher.run(interval, on_cycle, max_cycles)
+        with lowered(watcher.settings.update_nice):  # answering keeps the CPU it needs
+            watcher.run(interval, on_cycle, max_cycles)
     except KeyboardInterrupt:  # not the main thread: no handlers of our own
         watcher.stop.set()
     finally:

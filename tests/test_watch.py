@@ -188,3 +188,50 @@ def test_watch_once_from_the_cli(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "cycle 1; feeds 0/1 read" in result.output and "Stopped." in result.output
+
+
+def test_watch_and_add_index_at_a_lower_cpu_priority_than_answering(
+    news: NewsServer,
+    tmp_path: Path,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On 2 cores, an update embedding arrivals took the CPU a running bot answers with; the
+    update's thread runs NEWSBOT_UPDATE_NICE levels lower (and answering's is left as it was)."""
+    import threading
+
+    from index import arrivals
+    from index.priority import priority
+
+    (tmp_path / "articles").mkdir()
+    settings = make_settings(tmp_path, fetch_timeout=2.0, update_nice=7)
+    base = priority()
+    expected = min(19, base + 7)
+    seen: list[int] = []
+    real = arrivals.build_index
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(priority())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(arrivals, "build_index", spy)
+    url = news.page("/bridge", article_html("Council approves Mill River bridge", BRIDGE))
+    # in a thread of its own, as a bot runs it: a priority that cannot be raised again stays
+    # with that thread
+    adding = threading.Thread(target=add, args=(settings, [url]), kwargs={"embedder": embedder})
+    adding.start()
+    adding.join(120)
+    assert seen == [expected]
+
+    watcher = Watcher(settings, build_store(settings), embedder)
+    cycles: list[int] = []
+
+    def on_cycle(cycle: Cycle) -> None:
+        cycles.append(priority())
+        watcher.stop.set()
+
+    watching = threading.Thread(target=watch, args=(watcher, 0.01, on_cycle))
+    watching.start()
+    watching.join(120)
+    assert cycles == [expected]
+    assert priority() == base
