@@ -16,6 +16,8 @@ import math
 import threading
 import time
 from collections.abc import Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,6 +56,11 @@ IDF_KEPT = 50_000  # document frequencies remembered per revision
 # it is answered through the store as opened before, whose vectors are of the previous
 # revision, and the reopened store is taken over when it is ready.
 REOPEN_WAIT_S = 0.2
+# How long a question waits for the store's revision pointer once one has been read: while
+# another process writes to the embedded store, reading it waited up to 0.9 s at 100,000 chunks.
+# Past that, the question goes on with the revision read last (the read finishes meanwhile, and
+# the next question sees what it found).
+META_WAIT_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class HybridSearcher:
         self._catching_up: threading.Thread | None = None
         self._vectors_seen: tuple[int, int] | None = None  # the revision the store's reads see
         self._reopening: threading.Thread | None = None
+        self._meta_reads = ThreadPoolExecutor(1, thread_name_prefix="store-meta")
+        self._meta_read: Future[IndexMeta | None] | None = None
         self._idf: tuple[Hashable, dict[str, float]] = ((), {})
 
     # -- the revision read ---------------------------------------------------------------------
@@ -102,7 +111,7 @@ class HybridSearcher:
         """The store's revision and the keyword index's; opens the keyword index (building it
         from the store when it is missing or damaged) and starts bringing it up to a newer
         revision of the store in the background."""
-        meta = self.store.meta()
+        meta = self._meta()
         if meta is None or meta.dimension == 0:
             raise IndexEmpty(
                 "Nothing is indexed yet. Run `newsbot index` to index the articles in your folders."
@@ -130,6 +139,22 @@ class HybridSearcher:
                 self._catch_up_later()
             view = self._snapshot = View(meta, state)
             return view
+
+    def _meta(self) -> IndexMeta | None:
+        """The store's revision pointer; once one was read, waiting at most META_WAIT_S for it
+        (see there)."""
+        last = self._snapshot
+        if last is None:
+            return self.store.meta()
+        with self._lock:
+            if self._meta_read is None or self._meta_read.done():
+                self._meta_read = self._meta_reads.submit(self.store.meta)
+            read = self._meta_read
+        try:
+            return read.result(timeout=META_WAIT_S)
+        except FutureTimeout:
+            log.debug("the store is busy; going on with revision %d", last.meta.revision)
+            return last.meta
 
     def _reopen(self, meta: IndexMeta) -> None:
         """Open the embedded store afresh in a thread, load the new revision's vector index

@@ -335,3 +335,45 @@ def test_questions_do_not_wait_for_the_store_to_be_opened_afresh_on_another_proc
     vector = default_embedder.encode(["Who won the world chess championship?"])[0]
     nearest = service.searcher.dense_hits(view, vector, 3)
     assert TOPICS["chess"][0] in {h.title for h in nearest}, "the new vectors are read"
+
+
+def test_a_question_does_not_wait_long_for_a_busy_store_s_revision_pointer(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """While another process writes to the embedded store, reading its revision pointer can
+    wait (up to 0.9 s at 100,000 chunks): a question then goes on with the revision it read
+    last, and the next one sees what the read found."""
+    import threading
+    import time
+
+    from index import search
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    first = service.searcher.snapshot().meta.revision
+    _write(folder, "chess")
+    build_index(settings, embedder=default_embedder)  # through another Store object
+
+    store = service.searcher.store
+    busy = threading.Event()
+    real = store.meta
+
+    def held_up():  # type: ignore[no-untyped-def]  # a write holds the store
+        busy.wait(60)
+        return real()
+
+    store.meta = held_up  # type: ignore[method-assign]
+    clock = time.monotonic()
+    view = service.searcher.snapshot()
+    assert time.monotonic() - clock < search.META_WAIT_S + 5
+    assert view.meta.revision == first, "went on with the revision read last"
+    store.meta = real  # type: ignore[method-assign]
+    busy.set()
+    deadline = time.monotonic() + 30
+    while service.searcher.snapshot().meta.revision == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.searcher.snapshot().meta.revision == first + 1
+    assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
