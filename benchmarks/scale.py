@@ -261,7 +261,12 @@ def step_loop(store: Path, word: str, questions: list[str], stop: Path, out: Pat
             answer = service.ask(question, today=TODAY)
             took = time.time() - started
             cited = any(word in c.title.lower() for c in answer.citations)
-            row = {"start": started, "ms": took * 1000, "arrival": arrival, "cited": cited}
+            row: dict[str, Any] = {
+                "start": started,
+                "ms": took * 1000,
+                "arrival": arrival,
+                "cited": cited,
+            }
             row["stages"] = {k: round(v * 1000, 1) for k, v in answer.timings.items()}
             handle.write(json.dumps(row) + "\n")
             handle.flush()
