@@ -334,7 +334,7 @@ def test_questions_do_not_wait_for_the_store_to_be_opened_afresh_on_another_proc
     view = service.searcher.snapshot()
     vector = default_embedder.encode(["Who won the world chess championship?"])[0]
     nearest = service.searcher.dense_hits(view, vector, 3)
-    assert TOPICS["chess"][0] in {h.title for h in nearest}, "the new vectors are read"
+    assert TOPICS["chess"][0] in {h.passage.title for h in nearest}, "the new vectors are read"
 
 
 def test_a_question_does_not_wait_long_for_a_busy_store_s_revision_pointer(
