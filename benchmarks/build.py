@@ -67,13 +67,18 @@ def step_floor(corpus: Path) -> dict[str, Any]:
     clock = time.perf_counter()
     model = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"), device="cpu")
     load = time.perf_counter() - clock
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    return {"chunks": len(texts), "seconds": time.perf_counter() - clock, "load": load}
+    return {
+        "chunks": len(texts),
+        "seconds": time.perf_counter() - clock,
+        "cpu": time.process_time() - cpu,
+        "load": load,
+    }
 
 
 def step_naive(corpus: Path, data: Path) -> dict[str, Any]:
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -87,7 +92,11 @@ def step_naive(corpus: Path, data: Path) -> dict[str, Any]:
     )
     embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path("all-MiniLM-L6-v2"))
     Chroma.from_documents(splits, embeddings, persist_directory=str(data), collection_name="naive")
-    return {"chunks": len(splits), "seconds": time.perf_counter() - clock}
+    return {
+        "chunks": len(splits),
+        "seconds": time.perf_counter() - clock,
+        "cpu": time.process_time() - cpu,
+    }
 
 
 def _settings(corpus: Path, data: Path, backend: str) -> Any:
@@ -100,14 +109,15 @@ def step_ours(corpus: Path, data: Path, backend: str) -> dict[str, Any]:
     from index.build import build_index
     from index.store import Store
 
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     settings = _settings(corpus, data, backend)
     report = build_index(settings)
-    seconds = time.perf_counter() - clock
+    seconds, cpu = time.perf_counter() - clock, time.process_time() - cpu
     meta = Store.open(settings).meta()
     return {
         "chunks": report.chunks_written,
         "seconds": seconds,
+        "cpu": cpu,
         "embedding_model": meta.embedding_model if meta else "",
     }
 
@@ -221,6 +231,7 @@ def render(
     runs = builds["runs"]
     floor = common.median([r["seconds"] for r in runs["floor"]])
     naive = common.median([r["seconds"] for r in runs["naive"]])
+    naive_cpu = _cpu(runs["naive"])
     rows = []
     for name in runs:
         label = _label(name, runs[name])
@@ -234,6 +245,7 @@ def render(
                 f"{chunks / seconds:.1f}",
                 f"{seconds / floor:.2f}",
                 f"{naive / seconds:.2f}×",
+                _cpu_cell(_cpu(runs[name]), naive_cpu),
                 f"{max(r['rss_mb'] for r in runs[name]):.0f} MiB",
             ]
         )
@@ -254,6 +266,7 @@ def render(
                 "chunks/s",
                 "time ÷ floor",
                 "speed vs naive (same articles)",
+                "CPU (vs naive)",
                 "peak RSS",
             ],
             rows,
@@ -276,18 +289,42 @@ def render(
     return "\n".join(out)
 
 
+def _cpu(runs: list[dict[str, Any]]) -> float | None:
+    """The median CPU seconds of a step's runs (all its threads), None for older records."""
+    values = [r["cpu"] for r in runs if "cpu" in r]
+    return common.median(values) if values else None
+
+
+def _cpu_cell(cpu: float | None, naive: float | None) -> str:
+    """CPU seconds and the naive build's CPU ÷ this one's: the work done, which a busy machine
+    changes less than the wall clock (the other jobs take turns on the cores, not work)."""
+    if cpu is None:
+        return "-"
+    return f"{cpu:.1f} s ({naive / cpu:.2f}×)" if naive else f"{cpu:.1f} s"
+
+
 def _render_scale(scale: dict[str, Any]) -> str:
     before, big, after = scale["runs"]
     small_ms = common.median(
         [1000 * r["seconds"] / r["chunks"] for r in (before, after) if r["chunks"]]
     )
     big_ms = 1000 * big["seconds"] / big["chunks"]
+    cpu = ""
+    if all("cpu" in r for r in scale["runs"]):
+        small_cpu = common.median(
+            [1000 * r["cpu"] / r["chunks"] for r in (before, after) if r["chunks"]]
+        )
+        big_cpu = 1000 * big["cpu"] / big["chunks"]
+        cpu = (
+            f" CPU per chunk: {big_cpu:.1f} ms large, {small_cpu:.1f} ms small "
+            f"({big_cpu / small_cpu:.2f}×)."
+        )
     return (
         f"Scale, default build: {scale['large']} pages ({big['chunks']:,} chunks) in "
         f"{big['seconds']:.0f} s, {big_ms:.1f} ms per chunk, peak RSS {big['rss_mb']:.0f} MiB; "
         f"{scale['pages']} pages ({before['chunks']} chunks) just before and after it: "
         f"{before['seconds']:.1f} s and {after['seconds']:.1f} s, {small_ms:.1f} ms per chunk. "
-        f"Per chunk, the large build took {big_ms / small_ms:.2f}× the small one's time."
+        f"Per chunk, the large build took {big_ms / small_ms:.2f}× the small one's time.{cpu}"
     )
 
 

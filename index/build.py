@@ -11,10 +11,13 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index import prune as prune_rules
 from index.chunking import CHUNKER_VERSION, chunk_article
@@ -95,6 +98,32 @@ def chunker_key(settings: IndexSettings) -> str:
 class _Pending:
     article: Article
     raw_hash: str
+
+
+_Batch = list[tuple[_Pending, list[Chunk]]]
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """A batch of articles, the passages of theirs still to write, and those passages' vectors."""
+
+    batch: _Batch
+    todo: list[Passage]
+    vectors: np.ndarray
+
+
+def _batches(planned: Sequence[tuple[_Pending, list[Chunk]]], size: int) -> Iterator[_Batch]:
+    """Whole articles in order, a batch closed once it holds ``size`` chunks or more."""
+    batch: _Batch = []
+    chunks = 0
+    for item in planned:
+        batch.append(item)
+        chunks += len(item[1])
+        if chunks >= size:
+            yield batch
+            batch, chunks = [], 0
+    if batch:
+        yield batch
 
 
 @contextlib.contextmanager
@@ -333,39 +362,53 @@ class Builder:
         ]
         total = sum(len(chunks) for _, chunks in planned)
         done = 0
-        batch: list[tuple[_Pending, list[Chunk]]] = []
-        size = 0
-        for item in planned:
-            batch.append(item)
-            size += len(item[1])
-            if size >= BATCH_CHUNKS:
-                done += self._write_batch(generation, batch, manifest)
-                batch, size = [], 0
-                self._tick(done, total)
-        if batch:
-            done += self._write_batch(generation, batch, manifest)
+        for embedded in self._embedded(generation, _batches(planned, BATCH_CHUNKS)):
+            done += self._write_batch(generation, embedded, manifest)
             self._tick(done, total)
+
+    def _embedded(self, generation: int, batches: Iterable[_Batch]) -> Iterator[_Embedded]:
+        """Each batch with the passages it still needs written and their vectors, in order.
+
+        The next batch is embedded while the caller writes this one: Chroma's write and the
+        SQLite commit of a batch run on this thread while the embedder's workers already have
+        the next batch, so the cores don't wait for the disk between batches. The writes still
+        happen one batch at a time in order, so the commit protocol is unchanged."""
+        with ThreadPoolExecutor(1, thread_name_prefix="newsbot-embed-ahead") as ahead:
+            queued: tuple[_Batch, list[Passage], Future[np.ndarray]] | None = None
+            for batch in batches:
+                todo = self._todo(generation, batch)
+                future = ahead.submit(self._vectors, todo)
+                if queued is not None:
+                    yield _Embedded(queued[0], queued[1], queued[2].result())
+                queued = (batch, todo, future)
+            if queued is not None:
+                yield _Embedded(queued[0], queued[1], queued[2].result())
+
+    def _todo(self, generation: int, batch: _Batch) -> list[Passage]:
+        """The batch's passages that the store doesn't hold yet (all of them, unless a crashed
+        build is resumed)."""
+        passages = [Passage.of(p.article, chunk) for p, chunks in batch for chunk in chunks]
+        present = self.store.existing_chunk_ids(generation, [p.chunk_id for p in passages])
+        return [passage for passage in passages if passage.chunk_id not in present]
+
+    def _vectors(self, todo: list[Passage]) -> np.ndarray:
+        if not todo:  # nothing to embed: the model is not even loaded
+            return np.zeros((0, 0), dtype=np.float32)
+        return self.embedder.encode([passage.search_text for passage in todo])
 
     def _tick(self, done: int, total: int) -> None:
         if self.progress:
             self.progress(done, total)
 
     def _write_batch(
-        self,
-        generation: int,
-        batch: list[tuple[_Pending, list[Chunk]]],
-        manifest: dict[str, ArticleRecord],
+        self, generation: int, embedded: _Embedded, manifest: dict[str, ArticleRecord]
     ) -> int:
-        passages = [Passage.of(p.article, chunk) for p, chunks in batch for chunk in chunks]
-        ids = [passage.chunk_id for passage in passages]
-        present = self.store.existing_chunk_ids(generation, ids)  # resume after a crash
-        todo = [passage for passage in passages if passage.chunk_id not in present]
+        batch, todo = embedded.batch, embedded.todo
         if todo:
-            vectors = self.embedder.encode([passage.search_text for passage in todo])
             self.store.add_chunks(
                 generation,
                 [passage.chunk_id for passage in todo],
-                vectors,
+                embedded.vectors,
                 [passage.text for passage in todo],
                 [passage.to_metadata() for passage in todo],
             )
@@ -389,7 +432,7 @@ class Builder:
         self.store.delete_chunks(generation, stale)
         self.report.chunks_written += len(todo)
         _checkpoint("batch")
-        return len(ids)
+        return sum(len(chunks) for _, chunks in batch)
 
     def _indexed(self, pending: _Pending, manifest: dict[str, ArticleRecord], now: str) -> str:
         """When the article was first indexed: kept through updates, rebuilds and restores, so

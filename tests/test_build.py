@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from bot.answering.service import build_service, build_store
 from bot.errors import IndexBusy
 from index.build import build_index, writer_lock
 from index.embedding import Embedder
+from index.store import Store
 from tests.conftest import SEED_FILE, make_settings
 
 
@@ -196,3 +198,44 @@ def test_a_reload_reads_only_the_chunks_it_does_not_hold(
     assert added and set(read) == added, "only the new article's chunks are read again"
     assert first <= second
     assert "rejected" in service.ask("What did the city council decide about the bridge?").answer
+
+
+class WatchedEmbedder(CountingEmbedder):
+    """The real model; records each call to encode as it starts (how many calls so far)."""
+
+    def __init__(self, real: Embedder) -> None:
+        super().__init__(real)
+        self.calls = 0
+        self.second_started = threading.Event()
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 2:
+            self.second_started.set()
+        return super().encode(texts)
+
+
+def test_the_next_batch_is_embedded_while_this_one_is_written(
+    settings, articles_dir: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Chroma's write of one batch overlaps the embedding of the next, so the cores don't wait
+    for the disk; the batches are still written in order and the index is complete."""
+    for n in range(4):
+        (articles_dir / f"story{n}.txt").write_text(
+            f"Story {n}\nThe harbour board of town {n} met on Monday about the ferry timetable.\n"
+        )
+    monkeypatch.setattr("index.build.BATCH_CHUNKS", 1)  # one article per batch
+    watched = WatchedEmbedder(embedder)
+    overlapped: list[bool] = []
+    real_add = Store.add_chunks
+
+    def add_chunks(self, generation, ids, *rest):  # type: ignore[no-untyped-def]
+        if not overlapped:  # the first batch's write: the second batch must be embedding
+            overlapped.append(watched.second_started.wait(timeout=30))
+        return real_add(self, generation, ids, *rest)
+
+    monkeypatch.setattr(Store, "add_chunks", add_chunks)
+    report = build_index(settings, embedder=watched)
+    assert overlapped == [True]
+    assert (report.added, watched.calls, watched.embedded) == (4, 4, report.chunks_written)
+    assert len(live_articles(settings)) == 4
