@@ -16,7 +16,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bot.answering.answer_type import FIGURE_KINDS, NAME, PLACE, Asked, Span, asked_for, spans_of
+from bot.answering.answer_type import (
+    FIGURE_KINDS,
+    NAME,
+    PLACE,
+    Asked,
+    Span,
+    asked_for,
+    describes,
+    spans_of,
+)
 from bot.answering.followup import Turn, standalone_query
 from bot.answering.short_answer import pick_short_answer
 from index.search import Hit, tokenize
@@ -433,7 +442,7 @@ def question_names(question: str) -> list[set[str]]:
         skip = opening.end() if opening else 0
         for m in _NAME_RUN.finditer(sentence, skip):
             words = [w for w in m.group(0).split() if w.lower().strip(".,") not in _CALENDAR]
-            if len(words) == 1 and _DEMONYM.search(words[0]):
+            if len(words) == 1 and describes(words[0], sentence[m.end() :], sentence[: m.start()]):
                 continue  # "British-Belgian teenager": it describes, it does not name
             tokens = set(tokenize(" ".join(words)))
             if tokens and len(re.sub(r"\W", "", " ".join(words))) > 2:
@@ -441,7 +450,6 @@ def question_names(question: str) -> list[set[str]]:
     return names
 
 
-_DEMONYM = re.compile(r"(?:an|ian|ese|ish|i)$")
 _NAME_RUN = re.compile(r"[A-Z][\w’'&.-]*(?:\s+[A-Z][\w’'&.-]*)*")
 _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may "
