@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -59,6 +59,14 @@ class SentenceVectors:
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         return np.stack([known[t] for t in texts])
+
+    def keep(self, text: str, vector: np.ndarray) -> None:
+        """Remember a vector made elsewhere with the same embedder (the search's query)."""
+        with self._lock:
+            self._kept[text] = vector
+            self._kept.move_to_end(text)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
 
 
 NOT_FOUND = "The indexed articles do not cover this question."
@@ -128,6 +136,14 @@ class Answer:
             "disagreements": self.disagreements,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+
+
+@runtime_checkable
+class KnowsVectors(Protocol):
+    """An answerer that embeds the question with the search's embedder, and can be handed the
+    vector the search made of it (:attr:`index.hit.SearchResult.query_vector`)."""
+
+    def know_vector(self, text: str, vector: np.ndarray) -> None: ...
 
 
 class Answerer(Protocol):
@@ -233,6 +249,12 @@ class ExtractiveAnswerer:
         self.rerank = rerank
         self.short_answers = short_answers
         self.sentence_test = sentence_test
+
+    def know_vector(self, text: str, vector: np.ndarray) -> None:
+        """``vector`` is ``text``'s, from the embedder this answerer was given: the search's
+        vector of the question, so re-ranking does not embed the question again."""
+        if self.embed is not None:
+            self.embed.keep(text, vector)
 
     def rewrite(self, question: str, history: Sequence[Turn] | None) -> str:
         """The rule of :func:`bot.answering.followup.standalone_query`: no model to ask."""
