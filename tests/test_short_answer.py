@@ -149,3 +149,13 @@ def test_a_place_with_a_demonyms_ending_is_a_name() -> None:
 def test_a_place_with_a_demonyms_ending_is_one_of_the_questions_names() -> None:
     assert {"japan"} in question_names("How many troops did Japan send to the region?")
     assert question_names("How old is the British-Belgian teenager?") == []
+
+
+def test_a_date_written_after_a_name_ends_it() -> None:
+    """News style writes the day straight after a name ("sold the Denver Broncos Tuesday"):
+    the day is a date, not the end of the name."""
+    question = "NFL owners approved the sale of which football team?"
+    spans = _spans("NFL owners approved the sale of the Denver Broncos Tuesday.", question)
+    assert ("Denver Broncos", False) in spans
+    spans = _spans("Thousands fled near Yosemite National Park Friday.", "Near which park?")
+    assert "Yosemite National Park" in [text for text, _ in spans]

@@ -338,6 +338,11 @@ def _names(sentence: str, kind: str) -> list[Span]:
         text = sentence[start:end]  # the span exactly as the sentence has it
         if any(a <= start and end <= b for a, b in dates):
             continue  # "Tuesday", "July" are dates, not names
+        # a date written straight after a name ends it: "near Yosemite National Park Friday"
+        cut = min((a for a, b in dates if start < a < end and b >= end), default=end)
+        if cut < end:
+            end = start + len(sentence[start:cut].rstrip())
+            text = sentence[start:end]
         if " " in text and text.isupper():
             continue  # a headline in capitals ("STRIKES ON CARTELS"), not a name
         if " " not in text and describes(text, sentence[end:], sentence[:start]):
