@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from index.passage import Metadata, Passage
 
 
@@ -69,3 +71,6 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    # the query's normalised vector as dense search embedded it: an answerer that embeds the
+    # question too (bot/answering/answer.py) reuses it instead of embedding it again
+    query_vector: np.ndarray | None = None

@@ -315,7 +315,7 @@ class HybridSearcher:
         self.dense.fill_similarity(missing, vector, generation, view.revision)
         hits = self._date_policy(fused, since, until, strict, prefer_recent, now)[:k]
         timings["fuse"] = time.perf_counter() - clock
-        return SearchResult(hits, timings)
+        return SearchResult(hits, timings, query_vector=vector)
 
     def _date_policy(
         self,

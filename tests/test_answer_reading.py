@@ -252,3 +252,32 @@ def test_the_short_answer_is_shown_first_in_bold() -> None:
     assert shown.index("Las Vegas Aces") < shown.index("won the title")
     first = answer_replies(answer)[0].content or ""
     assert first.splitlines()[0] == "**Las Vegas Aces** [1]"
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.texts: list[str] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_the_question_is_embedded_once_for_search_and_answer(
+    seed_settings, embedder, seed_service: AnswerService
+) -> None:  # type: ignore[no-untyped-def]
+    """The search's vector of the question is the one the answerer re-ranks sentences with."""
+    from bot.answering.service import build_service
+
+    counting = _CountingEmbedder(embedder)
+    service = build_service(seed_settings, embedder=counting)  # type: ignore[arg-type]
+    question = "How many people on the plane face life in prison?"
+    answer = service.ask(question)
+    assert counting.texts.count(question) == 1, counting.texts
+    assert answer.answer == seed_service.ask(question).answer  # the same vector, the same answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answering.answer import ExtractiveAnswerer
+from bot.answering.answer import ExtractiveAnswerer, question_names
 from bot.answering.answer_type import NAME, PLACE, asked_for, spans_of
 from index.search import Hit, tokenize
 
@@ -131,3 +131,31 @@ def test_a_count_answers_how_many_not_a_vague_quantity() -> None:
     answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Baby swings recalled", 0.7)])
     assert answer.short_answer is not None and answer.short_answer.text == "2 million"
     assert answer.answer.splitlines()[1].startswith("The recall covers about 2 million")
+
+
+def test_a_place_with_a_demonyms_ending_is_a_name() -> None:
+    """ "Japan", "Iran", "Hawaii" end like demonyms ("Mexican", "Iraqi"), but a demonym is an
+    adjective: the word after it is the noun it describes. Before a function word or a verb
+    in the past tense the word is itself the noun, a place."""
+    question = "Which country raised its volcano alert to the highest level?"
+    spans = _spans("The alert was raised in Japan on Sunday after the eruption.", question)
+    assert ("Japan", False) in spans
+    spans = _spans("Iran said the talks would resume, and Hawaii declared an emergency.", question)
+    assert [text for text, _ in spans] == ["Iran", "Hawaii"]
+    # a demonym before the noun it describes still describes
+    assert _spans("Mexican officials raised the alert.", question) == []
+
+
+def test_a_place_with_a_demonyms_ending_is_one_of_the_questions_names() -> None:
+    assert {"japan"} in question_names("How many troops did Japan send to the region?")
+    assert question_names("How old is the British-Belgian teenager?") == []
+
+
+def test_a_date_written_after_a_name_ends_it() -> None:
+    """News style writes the day straight after a name ("sold the Denver Broncos Tuesday"):
+    the day is a date, not the end of the name."""
+    question = "NFL owners approved the sale of which football team?"
+    spans = _spans("NFL owners approved the sale of the Denver Broncos Tuesday.", question)
+    assert ("Denver Broncos", False) in spans
+    spans = _spans("Thousands fled near Yosemite National Park Friday.", "Near which park?")
+    assert "Yosemite National Park" in [text for text, _ in spans]

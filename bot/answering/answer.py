@@ -12,11 +12,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from bot.answering.answer_type import FIGURE_KINDS, NAME, PLACE, Asked, Span, asked_for, spans_of
+from bot.answering.answer_type import (
+    FIGURE_KINDS,
+    NAME,
+    PLACE,
+    Asked,
+    Span,
+    asked_for,
+    describes,
+    spans_of,
+)
 from bot.answering.followup import Turn, standalone_query
 from bot.answering.short_answer import pick_short_answer
 from index.search import Hit, tokenize
@@ -50,6 +59,14 @@ class SentenceVectors:
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         return np.stack([known[t] for t in texts])
+
+    def keep(self, text: str, vector: np.ndarray) -> None:
+        """Remember a vector made elsewhere with the same embedder (the search's query)."""
+        with self._lock:
+            self._kept[text] = vector
+            self._kept.move_to_end(text)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
 
 
 NOT_FOUND = "The indexed articles do not cover this question."
@@ -119,6 +136,14 @@ class Answer:
             "disagreements": self.disagreements,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+
+
+@runtime_checkable
+class KnowsVectors(Protocol):
+    """An answerer that embeds the question with the search's embedder, and can be handed the
+    vector the search made of it (:attr:`index.hit.SearchResult.query_vector`)."""
+
+    def know_vector(self, text: str, vector: np.ndarray) -> None: ...
 
 
 class Answerer(Protocol):
@@ -224,6 +249,12 @@ class ExtractiveAnswerer:
         self.rerank = rerank
         self.short_answers = short_answers
         self.sentence_test = sentence_test
+
+    def know_vector(self, text: str, vector: np.ndarray) -> None:
+        """``vector`` is ``text``'s, from the embedder this answerer was given: the search's
+        vector of the question, so re-ranking does not embed the question again."""
+        if self.embed is not None:
+            self.embed.keep(text, vector)
 
     def rewrite(self, question: str, history: Sequence[Turn] | None) -> str:
         """The rule of :func:`bot.answering.followup.standalone_query`: no model to ask."""
@@ -433,7 +464,7 @@ def question_names(question: str) -> list[set[str]]:
         skip = opening.end() if opening else 0
         for m in _NAME_RUN.finditer(sentence, skip):
             words = [w for w in m.group(0).split() if w.lower().strip(".,") not in _CALENDAR]
-            if len(words) == 1 and _DEMONYM.search(words[0]):
+            if len(words) == 1 and describes(words[0], sentence[m.end() :], sentence[: m.start()]):
                 continue  # "British-Belgian teenager": it describes, it does not name
             tokens = set(tokenize(" ".join(words)))
             if tokens and len(re.sub(r"\W", "", " ".join(words))) > 2:
@@ -441,7 +472,6 @@ def question_names(question: str) -> list[set[str]]:
     return names
 
 
-_DEMONYM = re.compile(r"(?:an|ian|ese|ish|i)$")
 _NAME_RUN = re.compile(r"[A-Z][\w’'&.-]*(?:\s+[A-Z][\w’'&.-]*)*")
 _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may "

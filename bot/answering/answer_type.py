@@ -39,10 +39,10 @@ _TIME_NOUNS = frozenset("year month day date time week weekday season decade cen
 _QUANTITY_NOUNS = frozenset(
     "number percentage percent share rate amount price cost age total sum figure".split()
 )
-_AUXILIARIES = frozenset(
-    "is was are were did does do has have had will would can could should may might must "
-    "the a an kind type sort".split()
+_AUXILIARY_VERBS = frozenset(
+    "is was are were did does do has have had will would can could should may might must".split()
 )
+_AUXILIARIES = _AUXILIARY_VERBS | frozenset("the a an kind type sort".split())
 _ASK = re.compile(
     r"\b(?P<wh>how (?:many|much|long|old|far|tall|big|large|fast|often)|who|whom|whose|where|"
     r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:\s+[a-z]+){0,2}))?",
@@ -338,9 +338,14 @@ def _names(sentence: str, kind: str) -> list[Span]:
         text = sentence[start:end]  # the span exactly as the sentence has it
         if any(a <= start and end <= b for a, b in dates):
             continue  # "Tuesday", "July" are dates, not names
+        # a date written straight after a name ends it: "near Yosemite National Park Friday"
+        cut = min((a for a, b in dates if start < a < end and b >= end), default=end)
+        if cut < end:
+            end = start + len(sentence[start:cut].rstrip())
+            text = sentence[start:end]
         if " " in text and text.isupper():
             continue  # a headline in capitals ("STRIKES ON CARTELS"), not a name
-        if " " not in text and _DEMONYM.search(text) and _LOWER_NEXT.match(sentence, end):
+        if " " not in text and describes(text, sentence[end:], sentence[:start]):
             continue  # "Mexican cartel", "British lawmakers": it describes, it does not name
         if len(text) < 2 or text.isdigit():
             continue
@@ -382,7 +387,28 @@ def _next_word(sentence: str, end: int) -> int:
 
 _SOURCE_TAG = re.compile(r"^\W*\([A-Z][\w .]{0,20}\)")
 _DEMONYM = re.compile(r"(?:an|ian|ese|ish|i|ic)$")
-_LOWER_NEXT = re.compile(r"\s[a-z]")
+_LOWER_NEXT = re.compile(r"\s+(?P<word>[a-z][\w’'-]*)")
+
+
+def describes(word: str, following: str, preceding: str = "") -> bool:
+    """Is ``word`` a demonym describing the noun after it ("Mexican cartel", "British
+    lawmakers"), rather than a place with a demonym's ending ("Japan", "Iran", "Hawaii")?
+
+    A demonym is an adjective: the lower-case word after it is the noun it describes. A
+    function word or a verb in the past tense there ("Japan on Monday", "Iran said", "Hawaii
+    declared") means the word is itself the noun: a name; so does an auxiliary verb before it,
+    whose subject it is ("did Japan send…?"). ``following`` and ``preceding`` are the texts
+    after and before it."""
+    if not _DEMONYM.search(word):
+        return False
+    before = preceding.split()[-1:]
+    if before and before[0].lower() in _AUXILIARY_VERBS:
+        return False
+    after = _LOWER_NEXT.match(following)
+    if after is None:
+        return False
+    noun = after.group("word")
+    return noun not in STOPWORDS and not noun.endswith("ed")
 
 
 def _first_word_start(sentence: str) -> int:

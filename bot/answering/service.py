@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from bot.answering.answer import Answer, Answerer, ExtractiveAnswerer
+from bot.answering.answer import Answer, Answerer, ExtractiveAnswerer, KnowsVectors
 from bot.answering.conflicts import annotate_dates
 from bot.answering.followup import Turn
 from bot.answering.language import language_hint
@@ -93,6 +93,9 @@ class AnswerService:
         query = self._standalone(text, history)
         result = self.searcher.search(query, k or self.settings.top_k, **options)
         clock = time.perf_counter()
+        vector = result.query_vector if query == text else None
+        if vector is not None and isinstance(self.answerer, KnowsVectors):
+            self.answerer.know_vector(text, vector)  # the question is embedded once, not twice
         answer = self._answer(text, result.hits, on_text)
         annotate_dates(answer, window, result.hits)
         if not answer.found:
