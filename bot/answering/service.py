@@ -146,8 +146,9 @@ class AnswerService:
         return dict(self._status[1])
 
     def warm_up(self) -> bool:
-        """Load the embedding model and the searcher's snapshot (BM25 over every live chunk) now,
-        so the first question does not wait for them. False when there is nothing to load yet or
+        """Load the embedding model and open the index (the store's revision and the keyword
+        index, built from the store when it is missing) now, so the first question does not wait
+        for them. False when there is nothing to load yet or
         the store cannot be reached (the first question then says so)."""
         started = time.perf_counter()
         try:
