@@ -85,6 +85,19 @@ def _newsbot(*args: str) -> list[str]:
     return [sys.executable, str(SCRIPT), *args]
 
 
+def _index(settings: Settings, *extra: str) -> None:
+    """Run `newsbot index` in another process to the end; it must succeed."""
+    done = subprocess.run(
+        _newsbot("index", *extra),
+        env=_env(settings, None),
+        cwd=settings.data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def _kill_at(settings: Settings, point: str, *extra: str) -> None:
     """Run `newsbot index` until it reaches ``point``, then SIGKILL it."""
     process = subprocess.Popen(
@@ -281,15 +294,7 @@ def test_a_running_service_sees_what_another_process_indexed(
     _write(folder, "chess")
     _write(folder, "volcano", "A second eruption followed on Tuesday.")
     (folder / "wheat.txt").unlink()
-    done = subprocess.run(
-        _newsbot("index", "--prune"),  # 1 of 2 removed
-        env=_env(settings, None),
-        cwd=settings.data_dir.parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _index(settings, "--prune")  # 1 of 2 removed
 
     question = "Who won the world chess championship?"
     assert TOPICS["chess"][0] in _cited(service, question)

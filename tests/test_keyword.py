@@ -5,7 +5,6 @@ a crash and recovery, and a missing or damaged file is rebuilt from the store.""
 from __future__ import annotations
 
 import logging
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,9 @@ from tests.conftest import settings_for
 from tests.test_faults import (
     TOPICS,
     _cited,
-    _env,
+    _index,
     _indexed,
     _kill_at,
-    _newsbot,
     _restart,
     _write,
     default_embedder,
@@ -104,15 +102,7 @@ def test_an_update_reaches_a_running_process_without_a_rebuild(
     store.all_chunks = None  # type: ignore[assignment,method-assign]  # a rebuild would fail
 
     _write(folder, "chess")
-    done = subprocess.run(
-        _newsbot("index"),
-        env=_env(settings, None),
-        cwd=settings.data_dir.parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _index(settings)
     assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
     assert read == [], "the writer brought this machine's keyword index up to date"
     _assert_agree(settings)
@@ -311,15 +301,7 @@ def test_questions_do_not_wait_for_the_store_to_be_opened_afresh_on_another_proc
 
     store.reopened = slow_reopen  # type: ignore[method-assign]
     _write(folder, "chess")
-    done = subprocess.run(
-        _newsbot("index"),
-        env=_env(settings, None),
-        cwd=settings.data_dir.parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _index(settings)
     before = store.client
     clock = time.monotonic()
     service.ask("Where did the volcano erupt?")
