@@ -159,3 +159,45 @@ def test_a_date_written_after_a_name_ends_it() -> None:
     assert ("Denver Broncos", False) in spans
     spans = _spans("Thousands fled near Yosemite National Park Friday.", "Near which park?")
     assert "Yosemite National Park" in [text for text, _ in spans]
+
+
+def test_a_quoted_title_is_one_name_and_a_quoted_remark_is_none() -> None:
+    """A show, film or book is named by its whole quoted title, function words and all; a quoted
+    remark is written in sentence case and is not a name."""
+    spans = _spans(
+        "“Lord of the Flies” drew four million readers, more than “Tales From the Loop: A Novel”.",
+        "Which novel drew four million readers?",
+    )
+    assert [text for text, _ in spans] == ["Lord of the Flies", "Tales From the Loop: A Novel"]
+    assert spans[0][1]  # it opens the sentence: its subject
+    remark = _spans("“We are thrilled with the result,” said Acme Corp.", "Who was thrilled?")
+    assert remark == [("Acme Corp", False)]
+
+
+def test_a_name_may_join_its_words_with_two_connectors() -> None:
+    assert _spans("The Bank of the West opened a branch.", "Which lender opened a branch?") == [
+        ("Bank of the West", True)
+    ]
+
+
+def test_a_demonym_of_several_words_describes_the_noun_after_it() -> None:
+    """ "South African officials": an adjective of nationality, not the country's name."""
+    question = "Which country signed the deal?"
+    assert _spans("South African officials said the deal was done.", question) == []
+    assert _spans("South Africa signed the deal on Monday.", question) == [("South Africa", True)]
+
+
+def test_a_name_before_the_noun_it_modifies_is_not_the_subject() -> None:
+    """ "A Denver jury convicted…": the jury is the subject, and Denver only says which jury."""
+    question = "Which singer was convicted?"
+    assert _spans("A Denver jury convicted singer Jane Roe on Friday.", question) == [
+        ("Denver", False),
+        ("Jane Roe", False),
+    ]
+    assert _spans("Jane Roe announced on Friday that she would appeal.", question)[0] == (
+        "Jane Roe",
+        True,
+    )
+    assert _spans("Acme plans a new tour.", question) == [("Acme", True)]  # a verb after it
+    assert _spans("Jane Roe firmly denied it.", question) == [("Jane Roe", True)]  # an adverb
+    assert _spans("Jane Roe isn’t singing.", question) == [("Jane Roe", True)]  # a contraction

@@ -169,7 +169,14 @@ def _which(wh: str, noun: str, ask: str) -> Asked:
 # an abbreviation keeps its full stops ("U.S. Navy", not "U.S"); other words end in a letter
 _WORD = r"(?:[A-Z]\.){2,}|[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
 _CONNECTOR = r"(?:of|the|de|du|del|la|le|von|van|der|for|&|y|al|bin)"
-_NAME_RUN = re.compile(rf"(?<![\w’'-])(?:{_WORD})(?:\s(?:{_CONNECTOR}\s)?(?:{_WORD}))*")
+# names join their words with up to two connectors: "House of the Dragon", "Bank of America"
+_NAME_RUN = re.compile(rf"(?<![\w’'-])(?:{_WORD})(?:\s(?:{_CONNECTOR}\s){{0,2}}(?:{_WORD}))*")
+# a title in quotation marks, every word capitalised but the short function words:
+# “Thor: Love and Thunder”, “House of the Dragon” (a quoted remark is written in sentence case)
+_QUOTED = re.compile(r"[“\"](?P<title>[A-Z0-9][^“”\"]{0,80}?)[,.]?[”\"]")
+_TITLE_MINOR = frozenset(
+    "a an and as at but by for from in into nor of on or the to vs with".split()
+)
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
     "Jan\\.|Feb\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
@@ -345,14 +352,16 @@ def _names(sentence: str, kind: str) -> list[Span]:
             text = sentence[start:end]
         if " " in text and text.isupper():
             continue  # a headline in capitals ("STRIKES ON CARTELS"), not a name
-        if " " not in text and describes(text, sentence[end:], sentence[:start]):
-            continue  # "Mexican cartel", "British lawmakers": it describes, it does not name
+        last = text.rsplit(" ", 1)[-1]
+        if describes(last, sentence[end:], sentence[: end - len(last)]):
+            continue  # "Mexican cartel", "South Korean show": it describes, it does not name
         if len(text) < 2 or text.isdigit():
             continue
         lead = bool(_PLACE_LEAD.search(sentence[max(0, start - 9) : start]))
         opening = _first_word_start(sentence)
         initial = start == opening and " " not in text
         subject = start == opening or bool(re.fullmatch(r"(?:The|A|An)\s", sentence[opening:start]))
+        subject = subject and not _adjunct(sentence[end:])
         if start == owner_subject:
             subject = True  # the subject is what the owner owns: "Italy's Mount Etna erupted"
         elif subject and possessive:
@@ -364,15 +373,31 @@ def _names(sentence: str, kind: str) -> list[Span]:
 def _runs(sentence: str) -> list[tuple[int, str]]:
     """Runs of capitalised words, split after a possessive: "FBI’s Denver field office" holds
     two names, the owner and what it owns ("Italy's Mount Etna": "Italy", "Mount Etna")."""
-    out = []
+    titles = _titles(sentence)
+    out = list(titles)
     for m in _NAME_RUN.finditer(sentence):
+        if any(a < m.end() and m.start() < a + len(t) for a, t in titles):
+            continue  # a word of a quoted title: the title is the name
         cursor = m.start()
         for cut in _POSSESSIVE.finditer(m.group(0)):
             end = m.start() + cut.end()
             out.append((cursor, sentence[cursor:end].rstrip()))
             cursor = end
         out.append((cursor, sentence[cursor : m.end()]))
-    return [(a, t) for a, t in out if t]
+    return sorted((a, t) for a, t in out if t)
+
+
+def _titles(sentence: str) -> list[tuple[int, str]]:
+    """Quoted titles (:data:`_QUOTED`): a show, a film, a book or a programme is named by its
+    whole title, whatever words it holds."""
+    out = []
+    for m in _QUOTED.finditer(sentence):
+        words = m.group("title").split()
+        if len(words) <= 8 and all(
+            w[0].isupper() or w[0].isdigit() or w.lower() in _TITLE_MINOR for w in words
+        ):
+            out.append((m.start("title"), m.group("title").rstrip(",.")))
+    return out
 
 
 _ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Z]\.){2,}$")
@@ -409,6 +434,21 @@ def describes(word: str, following: str, preceding: str = "") -> bool:
         return False
     noun = after.group("word")
     return noun not in STOPWORDS and not noun.endswith("ed")
+
+
+def _adjunct(following: str) -> bool:
+    """Does a name stand before the noun it modifies ("A Los Angeles jury found…", "The Netflix
+    show…")? Then that noun, not the name, is the sentence's subject. A verb after the name
+    ("Netflix announced", "Apple plans", "Target isn’t"), an adverb ("Sheinbaum firmly
+    rejected") or a function word ("Adele is") leaves the name the subject; a lower-case word ending in -s may be a noun
+    or a verb and counts as a verb."""
+    after = _LOWER_NEXT.match(following)
+    if after is None:
+        return False
+    word = after.group("word")
+    if "’" in word or "'" in word:
+        return False  # a contraction: "Target isn’t…", "Apple won’t…"
+    return word not in STOPWORDS and not word.endswith(("ed", "s", "ly"))
 
 
 def _first_word_start(sentence: str) -> int:
