@@ -113,3 +113,13 @@ def test_a_local_model_without_make_local_says_to_run_it(
     finally:
         get_settings.cache_clear()
     assert (result.exit_code, " ".join(result.output.split())) == (2, expected)
+
+
+def test_make_writes_the_bytecode_of_what_it_installs(tmp_path: Path) -> None:
+    """Where PYTHONDONTWRITEBYTECODE is set (CI, containers) Python never caches the modules
+    it compiles, so every newsbot process would compile chromadb again (about 1.5 s): the
+    Makefile compiles what it installs, and this environment, made by it, has the bytecode."""
+    assert "compileall" in _planned("run", tmp_path)
+    import chromadb
+
+    assert Path(importlib.util.cache_from_source(chromadb.__file__)).is_file()
