@@ -367,3 +367,16 @@ def test_a_digest_time_without_a_zone_name_is_a_config_error(
     window = last_window("07:30 Europe/Zurich", datetime(2025, 1, 10, 6, tzinfo=UTC))
     assert window.until == datetime(2025, 1, 9, 6, 30, tzinfo=UTC)
     assert window.since == window.until - timedelta(days=1)
+
+
+def test_a_claim_its_subject_goes_on_to_say_is_not_attributed_to_the_words_before_and() -> None:
+    """ "The minister promised funds and said…": the minister says it, named before the verb it
+    shares; "funds and" is no source to compare with another outlet's."""
+    from bot.news.compare import _attribution
+
+    assert (
+        _attribution("The minister promised funds for the city and said the army would help.")
+        is None
+    )
+    assert _attribution("Fire officials said on Monday that 14 people died.") == "Fire officials"
+    assert _attribution("The toll rose, according to the mayor's office.") == "the mayor's office"

@@ -303,7 +303,14 @@ def _attribution(sentence: str) -> str | None:
     if not m:
         return None
     who = (m.group("after") or m.group("before") or "").strip()
+    if m.group("before") and who.split()[-1].lower() in _CONJUNCTIONS:
+        # "… promised funds for the province and said …": the one who says is the sentence's
+        # subject, named earlier; the words before "and" are what was said or done, not a source
+        return None
     return who or None
+
+
+_CONJUNCTIONS = frozenset("and but or then also".split())
 
 
 _NAME_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'’-]*)*")
