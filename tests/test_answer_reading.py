@@ -65,7 +65,6 @@ def test_enough_seed_questions() -> None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("Who is the president of Mexico?", "Claudia Sheinbaum"),
         ("How many people on the plane face life in prison?", "29"),
         ("Where did Rafael Caro Quintero land?", "New York"),
         ("Who is Trump's nominee for ambassador to Mexico?", "Ronald Johnson"),
@@ -84,6 +83,24 @@ def test_the_short_answer_is_an_exact_span_of_its_cited_article(
     assert cited.start <= short.start and short.end <= cited.end  # inside the cited sentence
     assert answer.answer.split("\n")[0] == f"{short.text} [{short.n}]"  # read first
     assert answer.as_dict()["short_answer"]["text"] == expected
+
+
+def test_a_rival_near_the_margin_leaves_out_the_short_answer_not_the_answer(
+    seed_service: AnswerService,
+) -> None:
+    """ "Who is the president of Mexico?": the seed also calls Donald Trump "President", and
+    Claudia Sheinbaum's support is close to the margin a short answer needs over his
+    (``CLEAR_MARGIN``, 1.5 times). The int8 kernels of different processors give slightly
+    different vectors, so on some she is over it and on others under (AMD EPYC with AVX2: a
+    short answer; Intel Xeon with VNNI: 3.3 against 2.7, none). Either way what is read first
+    names her."""
+    answer = seed_service.ask("Who is the president of Mexico?")
+    first = answer.answer.split("\n")[0]
+    if answer.short_answer is not None:
+        assert answer.short_answer.text == "Claudia Sheinbaum"
+        assert first.startswith("Claudia Sheinbaum [")
+    else:
+        assert "Sheinbaum" in first.split("[")[0], answer.answer
 
 
 def test_no_short_answer_for_questions_that_ask_for_no_fact(seed_service: AnswerService) -> None:
