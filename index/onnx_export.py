@@ -9,6 +9,12 @@ Other architectures still go through PyTorch (``index.embedding``).
 The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids`` (batch × tokens, int64)
 and returns ``hidden`` (batch × tokens × hidden size, float32), the last hidden state, as the
 PyTorch export does; pooling and normalization happen in ``index.embedding``.
+
+Each layer's self-attention is one ``Attention`` operator of ONNX Runtime (its ``com.microsoft``
+domain) with the query, key and value projections packed into one matrix, rather than the
+matrix products, softmax and transposes of the textbook graph: ONNX Runtime's fused kernel is
+faster, and int8 quantization turns it into ``QAttention``, whose vectors are the same as the
+separate int8 products' (docs/benchmarks.md, issue 20).
 """
 
 from __future__ import annotations
@@ -24,8 +30,7 @@ from index.errors import ConfigError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OPSET = 17  # LayerNormalization is a standard operator from 17 on
-# added to the attention scores of padding, as BERT does: the lowest float32
-MASKED = float(np.finfo(np.float32).min)
+RUNTIME_DOMAIN = "com.microsoft"  # ONNX Runtime's own operators (Attention)
 
 
 def is_plain_bert(path: Path) -> bool:
@@ -80,9 +85,9 @@ class _Graph:
         from onnx import TensorProto, helper
 
         x = self.embeddings()
-        bias = self.attention_bias()
+        mask = self.attention_mask()
         for layer in range(int(self.config["num_hidden_layers"])):
-            x = self.layer(x, bias, f"encoder.layer.{layer}")
+            x = self.layer(x, mask, f"encoder.layer.{layer}")
         self.nodes.append(helper.make_node("Identity", [x], ["hidden"]))
         dims = ["batch", "tokens"]
         graph = helper.make_graph(
@@ -92,7 +97,7 @@ class _Graph:
             [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, [*dims, self.hidden])],
             self.initializers,
         )
-        opset = [helper.make_opsetid("", OPSET)]
+        opset = [helper.make_opsetid("", OPSET), helper.make_opsetid(RUNTIME_DOMAIN, 1)]
         return helper.make_model(graph, opset_imports=opset, producer_name="newsbot")
 
     # -- building blocks ------------------------------------------------------------------
@@ -154,33 +159,40 @@ class _Graph:
         summed = self.add("Add", [self.add("Add", [words, types]), placed])
         return self.layer_norm(summed, "embeddings.LayerNorm")
 
-    def attention_bias(self) -> str:
-        """(1 - mask) * lowest float, shaped batch × 1 × 1 × tokens, added to every score."""
+    def attention_mask(self) -> str:
+        """The mask as the ``Attention`` operator takes it: int32, batch × tokens (1 = a token,
+        0 = padding, whose scores get the lowest float as BERT's do)."""
         from onnx import TensorProto
 
-        mask = self.add("Cast", [INPUTS[1]], to=TensorProto.FLOAT)
-        inverted = self.add("Sub", [self.scalar("one_f32", 1.0), mask])
-        scaled = self.add("Mul", [inverted, self.scalar("masked_f32", MASKED)])
-        return self.add("Unsqueeze", [scaled, self.ints("axes_1_2", [1, 2])])
+        return self.add("Cast", [INPUTS[1]], to=TensorProto.INT32)
 
-    def heads_first(self, x: str, perm: list[int]) -> str:
-        """batch × tokens × hidden → batch × heads × tokens × size (or × size × tokens)."""
-        size = self.hidden // self.heads
-        split = self.add("Reshape", [x, self.ints(f"split_{self.heads}", [0, 0, self.heads, size])])
-        return self.add("Transpose", [split], perm=perm)
+    def self_attention(self, x: str, mask: str, prefix: str) -> str:
+        """Softmax(QKᵀ/√d)V over the heads, the projections packed as [query | key | value]."""
+        from onnx import helper
 
-    def layer(self, x: str, bias: str, prefix: str) -> str:
+        parts = ("query", "key", "value")
+        packed = np.concatenate([self.weights[f"{prefix}.{p}.weight"].T for p in parts], axis=1)
+        bias = np.concatenate([self.weights[f"{prefix}.{p}.bias"] for p in parts])
+        weight = self.constant(f"{prefix}.qkv_weight", np.ascontiguousarray(packed, np.float32))
+        shift = self.constant(f"{prefix}.qkv_bias", np.ascontiguousarray(bias, np.float32))
+        self.count += 1
+        output = f"attention_{self.count}"
+        self.nodes.append(
+            helper.make_node(
+                "Attention",
+                [x, weight, shift, mask],
+                [output],
+                domain=RUNTIME_DOMAIN,
+                num_heads=self.heads,
+            )
+        )
+        return output
+
+    def layer(self, x: str, mask: str, prefix: str) -> str:
         attention = f"{prefix}.attention"
-        query = self.heads_first(self.linear(x, f"{attention}.self.query"), [0, 2, 1, 3])
-        key = self.heads_first(self.linear(x, f"{attention}.self.key"), [0, 2, 3, 1])
-        value = self.heads_first(self.linear(x, f"{attention}.self.value"), [0, 2, 1, 3])
-        size = self.hidden // self.heads
-        scores = self.add("MatMul", [query, key])
-        scaled = self.add("Div", [scores, self.scalar("head_scale", math.sqrt(size))])
-        weights = self.add("Softmax", [self.add("Add", [scaled, bias])], axis=-1)
-        context = self.add("Transpose", [self.add("MatMul", [weights, value])], perm=[0, 2, 1, 3])
-        merged = self.add("Reshape", [context, self.ints("merge_heads", [0, 0, self.hidden])])
-        attended = self.linear(merged, f"{attention}.output.dense")
+        attended = self.linear(
+            self.self_attention(x, mask, f"{attention}.self"), f"{attention}.output.dense"
+        )
         x = self.layer_norm(self.add("Add", [attended, x]), f"{attention}.output.LayerNorm")
         inner = self.gelu(self.linear(x, f"{prefix}.intermediate.dense"))
         out = self.linear(inner, f"{prefix}.output.dense")

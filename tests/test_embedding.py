@@ -267,3 +267,22 @@ def test_auto_keeps_the_backend_an_index_holds_until_a_full_rebuild(
     assert service.ask("What did the council approve?").found
     assert build_index(auto, full=True).full
     assert build_store(auto).meta().embedding_model == embedding_key("minilm", machine_backend())
+
+
+def test_each_layer_attends_in_one_fused_operator_and_int8_keeps_it(tmp_path: Path) -> None:
+    """ONNX Runtime's fused Attention (QAttention once quantized) instead of the textbook matrix
+    products and softmax: the same vectors, less work (docs/benchmarks.md, issue 20)."""
+    from collections import Counter
+
+    import onnx
+
+    from index.embedding import _quantize
+
+    model = Path(resolve_model_path("all-MiniLM-L6-v2"))
+    layers = json.loads((model / "config.json").read_text())["num_hidden_layers"]
+    write_bert_onnx(model, tmp_path / "model.onnx")
+    ops = Counter(n.op_type for n in onnx.load(str(tmp_path / "model.onnx")).graph.node)
+    assert ops["Attention"] == layers and "Softmax" not in ops
+    _quantize(tmp_path / "model.onnx", tmp_path / "model-int8.onnx")
+    ops = Counter(n.op_type for n in onnx.load(str(tmp_path / "model-int8.onnx")).graph.node)
+    assert ops["QAttention"] == layers and "Attention" not in ops
