@@ -112,7 +112,9 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
                 shared.pop(str(path), None)
             else:
                 SharedSystemClient.clear_system_cache()
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        use_journal(path / SQLITE_FILE, settings.embedded_wal)
+        return client
     except StoreDamaged:
         raise
     except BaseException as error:  # chromadb raises several unrelated types for "cannot connect"
@@ -135,6 +137,47 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
 
 SQLITE_FILE = "chroma.sqlite3"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The embedded store's SQLite journal. Chroma leaves its file in rollback-journal mode, where a
+# writer's exclusive lock (taken to commit, or earlier once its changes outgrow SQLite's page
+# cache) stops every reader of the file, in every process, until the writer commits. A writer
+# that runs at a lower CPU priority (NEWSBOT_UPDATE_NICE) and waits for a core while holding
+# that lock is a priority inversion: the answering process, which has the higher priority, waits
+# for it (questions waited up to 4 s while 1,500 chunks were written; docs/benchmarks.md, "The
+# wait during an update"). In write-ahead-log mode a reader reads the last committed state and
+# never waits for a writer; writers still take turns. The mode is kept in the file, so setting it
+# once is enough: every process that opens the store sets it if it is not set yet.
+WAL, ROLLBACK = "wal", "delete"
+JOURNAL_WAIT_S = 1.0  # how long opening the store waits to change the mode (a writer is at work)
+
+
+def use_journal(database: Path, wal: bool = True) -> str | None:
+    """Put the embedded store's SQLite file in WAL mode (``wal``) or back in rollback-journal
+    mode; the mode it is in afterwards, or None when there is no file yet or the mode could not
+    be changed now (another process is writing, or holds the file open in the other mode: the
+    store works in either mode, and the next opening tries again)."""
+    import sqlite3
+
+    if not database.is_file():
+        return None
+    wanted = WAL if wal else ROLLBACK
+    try:
+        connection = sqlite3.connect(database, timeout=JOURNAL_WAIT_S, isolation_level=None)
+    except sqlite3.Error as error:
+        log.info("could not open %s to set its journal: %s", database, error)
+        return None
+    try:
+        mode = str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode != wanted:
+            mode = str(connection.execute(f"PRAGMA journal_mode={wanted}").fetchone()[0]).lower()
+        if mode != wanted:
+            log.info("the store's journal stays %s for now (the file is in use)", mode)
+        return mode
+    except sqlite3.Error as error:
+        log.info("could not set the store's journal to %s now: %s", wanted, error)
+        return None
+    finally:
+        connection.close()
 
 
 def _recovery(location: str) -> str:

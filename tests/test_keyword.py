@@ -4,8 +4,10 @@ a crash and recovery, and a missing or damaged file is rebuilt from the store.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -15,7 +17,7 @@ from index.build import build_index
 from index.embedding import Embedder
 from index.keyword import KeywordIndex, tokenize
 from index.passage import chunk_id
-from index.store import Store
+from index.store import SQLITE_FILE, Store
 from tests.conftest import settings_for
 from tests.test_faults import (
     TOPICS,
@@ -359,3 +361,88 @@ def test_a_question_does_not_wait_long_for_a_busy_store_s_revision_pointer(
         time.sleep(0.05)
     assert service.searcher.snapshot().meta.revision == first + 1
     assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+
+
+# A writer in another process holding the embedded store's SQLite file for writing: Chroma's
+# writer does so while it commits (and sooner, once its changes outgrow SQLite's page cache),
+# for as long as it waits for a core at its lower priority (NEWSBOT_UPDATE_NICE).
+_HOLD_THE_FILE = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+connection.execute("UPDATE max_seq_id SET seq_id = seq_id")
+print("holding", flush=True)
+sys.stdin.read()  # until the test is done with it
+"""
+
+
+def test_reads_do_not_wait_for_a_writer_holding_the_embedded_store_s_file(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """The embedded store's file is in write-ahead-log mode (index/store.py: use_journal), so
+    a question, and each of the reads it makes of the store, goes on while another process
+    holds the file for writing; in rollback-journal mode they all wait for that writer."""
+    import subprocess
+    import sys
+    import threading
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    _indexed(settings, default_embedder, "volcano", "wheat")
+    store = Store.open(settings)
+    service = build_service(settings, store=store, embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    meta = store.meta()
+    assert meta is not None
+    vector = default_embedder.encode(["Where did the volcano erupt?"])[0]
+    some = [cid for cid, _ in store.query(meta.generation, vector, 3)]
+    database = settings.data_dir / "chroma" / SQLITE_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_FILE, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    done: list[object] = []
+
+    def read() -> None:
+        done.append(store.meta())
+        done.append(store.query(meta.generation, vector, 3))
+        done.append(store.vectors(meta.generation, some))
+        done.append(_cited(service, "Where did the volcano erupt?"))
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(20)  # milliseconds in WAL mode; until the writer lets go otherwise
+        assert len(done) == 4, f"{len(done)} of 4 reads done while the writer held the file"
+        assert done[0] == meta and TOPICS["volcano"][0] in cast(set[str], done[3])
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_store_in_rollback_journal_mode_is_switched_to_wal_when_opened(tmp_path: Path) -> None:
+    """A store written before (Chroma leaves it in rollback-journal mode) is put in WAL mode by
+    the next process that opens it; NEWSBOT_EMBEDDED_WAL=false leaves a new one as Chroma
+    made it."""
+    import sqlite3
+
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    from tests.conftest import make_settings
+
+    def mode(settings: Settings) -> str:
+        database = settings.data_dir / "chroma" / SQLITE_FILE
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
+
+    settings = make_settings(tmp_path, embedded_wal=False)
+    Store.open(settings).meta()
+    assert mode(settings) == "delete"
+    SharedSystemClient.clear_system_cache()  # as the next process would open it
+    settings = make_settings(tmp_path)
+    assert Store.open(settings).meta() is None
+    assert mode(settings) == "wal"
