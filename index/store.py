@@ -103,18 +103,19 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        check_files(path)
-        if fresh:  # forget the shared instance (a private cache; the public reset clears all)
-            from chromadb.api.shared_system_client import SharedSystemClient
+        from chromadb.api.shared_system_client import SharedSystemClient
 
-            shared = getattr(SharedSystemClient, "_identifier_to_system", None)
+        shared = getattr(SharedSystemClient, "_identifier_to_system", None)
+        if not fresh and not (isinstance(shared, dict) and str(path) in shared):
+            # the first opening in this process (see OPEN_HERE): check the file, set its journal
+            check_files(path)
+            use_journal(path / SQLITE_FILE, settings.embedded_wal)
+        if fresh:  # forget the shared instance (a private cache; the public reset clears all)
             if isinstance(shared, dict):
                 shared.pop(str(path), None)
             else:
                 SharedSystemClient.clear_system_cache()
-        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        use_journal(path / SQLITE_FILE, settings.embedded_wal)
-        return client
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except StoreDamaged:
         raise
     except BaseException as error:  # chromadb raises several unrelated types for "cannot connect"
@@ -147,6 +148,13 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # wait during an update"). In write-ahead-log mode a reader reads the last committed state and
 # never waits for a writer; writers still take turns. The mode is kept in the file, so setting it
 # once is enough: every process that opens the store sets it if it is not set yet.
+#
+# OPEN_HERE: newsbot reads the file with Python's own SQLite (its header, Chroma's small tables,
+# the journal mode) only before Chroma opens it in this process. Chroma has its own copy of the
+# SQLite library, and the two don't know of each other's locks: closing a file releases every
+# POSIX lock the process holds on it, Chroma's included, and a WAL connection that believes it
+# is the last one checkpoints and deletes the log that Chroma's connections still use (SQLite's
+# "How To Corrupt", 2.2.1: multiple copies of SQLite in the same program).
 WAL, ROLLBACK = "wal", "delete"
 JOURNAL_WAIT_S = 1.0  # how long opening the store waits to change the mode (a writer is at work)
 
@@ -158,9 +166,9 @@ def use_journal(database: Path, wal: bool = True) -> str | None:
     store works in either mode, and the next opening tries again)."""
     import sqlite3
 
-    if not database.is_file():
-        return None
     wanted = WAL if wal else ROLLBACK
+    if not database.is_file() and not wal:
+        return None  # Chroma makes it in rollback-journal mode
     try:
         connection = sqlite3.connect(database, timeout=JOURNAL_WAIT_S, isolation_level=None)
     except sqlite3.Error as error:
@@ -214,6 +222,9 @@ def check_files(path: Path) -> None:
         )
     problem = _unreadable_tables(database)
     if problem:
+        free = free_space(str(path))
+        if free is not None and free < 2**20:  # in WAL mode a reader needs room for its files
+            raise _no_space(str(path), embedded=True)
         raise StoreDamaged(f"The index at {path} is damaged ({problem}). " + _recovery(str(path)))
 
 
@@ -272,11 +283,7 @@ def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged
     no_space = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
     free = free_space(location) if embedded else None
     if no_space or any(marker in text for marker in _FULL) or (free is not None and free < 2**20):
-        where = f"the disk holding the index at {location}" if embedded else location
-        return StoreDamaged(
-            f"No space left on {where}. Nothing indexed is lost. Free some disk space and run "
-            "the command again."
-        )
+        return _no_space(location, embedded)
     if not embedded:
         return None  # a server reports its own troubles; its log has the details
     if type(error).__name__ == "PanicException" or any(m in text for m in _CORRUPT):
@@ -284,6 +291,14 @@ def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged
             f"The index at {location} is damaged ({_first(error)}). " + _recovery(location)
         )
     return None
+
+
+def _no_space(location: str, embedded: bool) -> StoreDamaged:
+    where = f"the disk holding the index at {location}" if embedded else location
+    return StoreDamaged(
+        f"No space left on {where}. Nothing indexed is lost. Free some disk space and run the "
+        "command again."
+    )
 
 
 def _first(error: BaseException, limit: int = 160) -> str:

@@ -4,7 +4,6 @@ a crash and recovery, and a missing or damaged file is rebuilt from the store.""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 from typing import cast
@@ -424,25 +423,30 @@ def test_reads_do_not_wait_for_a_writer_holding_the_embedded_store_s_file(
         holder.wait()
 
 
+_OPEN_THE_STORE = """
+import sys
+from pathlib import Path
+from index.config import StoreSettings
+from index.store import Store
+Store.open(StoreSettings(_env_file=None, data_dir=Path(sys.argv[1]))).meta()
+"""
+
+
 def test_a_store_in_rollback_journal_mode_is_switched_to_wal_when_opened(tmp_path: Path) -> None:
-    """A store written before (Chroma leaves it in rollback-journal mode) is put in WAL mode by
-    the next process that opens it; NEWSBOT_EMBEDDED_WAL=false leaves a new one as Chroma
-    made it."""
-    import sqlite3
+    """A store written before (Chroma makes it in rollback-journal mode, as it does with
+    NEWSBOT_EMBEDDED_WAL=false) is put in WAL mode by the next process that opens it."""
+    import os
+    import subprocess
+    import sys
 
-    from chromadb.api.shared_system_client import SharedSystemClient
+    database = tmp_path / "chroma" / SQLITE_FILE
 
-    from tests.conftest import make_settings
+    def open_in_a_process(wal: bool) -> tuple[int, int]:
+        env = dict(os.environ, NEWSBOT_EMBEDDED_WAL=str(wal).lower(), ANONYMIZED_TELEMETRY="False")
+        command = [sys.executable, "-c", _OPEN_THE_STORE, str(tmp_path)]
+        subprocess.run(command, env=env, check=True, timeout=120)
+        header = database.read_bytes()[18:20]  # the file format's write and read versions
+        return header[0], header[1]
 
-    def mode(settings: Settings) -> str:
-        database = settings.data_dir / "chroma" / SQLITE_FILE
-        with contextlib.closing(sqlite3.connect(database)) as connection:
-            return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
-
-    settings = make_settings(tmp_path, embedded_wal=False)
-    Store.open(settings).meta()
-    assert mode(settings) == "delete"
-    SharedSystemClient.clear_system_cache()  # as the next process would open it
-    settings = make_settings(tmp_path)
-    assert Store.open(settings).meta() is None
-    assert mode(settings) == "wal"
+    assert open_in_a_process(wal=False) == (1, 1), "rollback journal"
+    assert open_in_a_process(wal=True) == (2, 2), "write-ahead log"
