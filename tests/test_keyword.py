@@ -450,3 +450,42 @@ def test_a_store_in_rollback_journal_mode_is_switched_to_wal_when_opened(tmp_pat
 
     assert open_in_a_process(wal=False) == (1, 1), "rollback journal"
     assert open_in_a_process(wal=True) == (2, 2), "write-ahead log"
+
+
+def test_a_question_does_not_wait_for_a_reopen_that_took_longer_than_the_wait_last_time(
+    tmp_path: Path, default_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting for the embedded store to be opened afresh helps a question only when the reopen
+    can finish within the wait: once one took longer (a large vector index), the question that
+    starts the next one does not wait for it."""
+    import time
+
+    from index import search
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(search, "REOPEN_WAIT_S", 3.0)
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    store = service.searcher.store
+    real = store.reopened
+
+    def slow_reopen() -> Store:  # a large vector index: opening it takes 4 s
+        time.sleep(4)
+        return real()
+
+    store.reopened = slow_reopen  # type: ignore[method-assign]
+    took = []
+    for name in ("chess", "bridge"):
+        _write(folder, name)
+        _index(settings)
+        clock = time.monotonic()
+        service.ask("Where did the volcano erupt?")
+        took.append(time.monotonic() - clock)
+        reopening = service.searcher._reopening
+        assert reopening is not None
+        reopening.join(60)
+    assert took[0] >= 3.0 - 0.05, "the first reopen is waited for, up to REOPEN_WAIT_S"
+    assert took[1] < 3.0, "the next one, once a reopen took longer than that, is not"
+    assert TOPICS["bridge"][0] in _cited(service, "When did the new suspension bridge open?")
