@@ -106,10 +106,11 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
         from chromadb.api.shared_system_client import SharedSystemClient
 
         shared = getattr(SharedSystemClient, "_identifier_to_system", None)
-        if not fresh and not (isinstance(shared, dict) and str(path) in shared):
+        if str(path) not in _OPENED_HERE:
             # the first opening in this process (see OPEN_HERE): check the file, set its journal
             check_files(path)
             use_journal(path / SQLITE_FILE, settings.embedded_wal)
+            _OPENED_HERE.add(str(path))
         if fresh:  # forget the shared instance (a private cache; the public reset clears all)
             if isinstance(shared, dict):
                 shared.pop(str(path), None)
@@ -156,6 +157,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # is the last one checkpoints and deletes the log that Chroma's connections still use (SQLite's
 # "How To Corrupt", 2.2.1: multiple copies of SQLite in the same program).
 WAL, ROLLBACK = "wal", "delete"
+_OPENED_HERE: set[str] = set()  # folders Chroma opened in this process (even if since forgotten)
+_HEADER_MODES = {1: ROLLBACK, 2: WAL}  # the file format's write version (byte 18): its journal
 JOURNAL_WAIT_S = 1.0  # how long opening the store waits to change the mode (a writer is at work)
 
 
@@ -169,6 +172,13 @@ def use_journal(database: Path, wal: bool = True) -> str | None:
     wanted = WAL if wal else ROLLBACK
     if not database.is_file() and not wal:
         return None  # Chroma makes it in rollback-journal mode
+    try:
+        with database.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        header = b""
+    if len(header) == 20 and _HEADER_MODES.get(header[18]) == wanted:
+        return wanted  # already so: no SQLite connection needed
     try:
         connection = sqlite3.connect(database, timeout=JOURNAL_WAIT_S, isolation_level=None)
     except sqlite3.Error as error:
