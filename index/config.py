@@ -54,6 +54,10 @@ class StoreSettings(Section):
         None, validation_alias=AliasChoices("CHROMA_API_KEY", "NEWSBOT_CHROMA_API_KEY")
     )
     collection_prefix: str = "newsbot"
+    # The embedded store's SQLite file in write-ahead-log mode, so that its readers (answering
+    # processes) never wait for a writer in another process (index/store.py: use_journal).
+    # Off only for a file system without shared memory for SQLite (NFS and the like).
+    embedded_wal: bool = True
 
     @property
     def shared_store(self) -> bool:

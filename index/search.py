@@ -54,7 +54,9 @@ IDF_KEPT = 50_000  # document frequencies remembered per revision
 # A question waits at most this long for the embedded store to be opened afresh on another
 # process's revision (loading its vector index takes about 1.3 s at 100,000 chunks); past that
 # it is answered through the store as opened before, whose vectors are of the previous
-# revision, and the reopened store is taken over when it is ready.
+# revision, and the reopened store is taken over when it is ready. Waiting helps only when the
+# reopen can finish within it: once opening the store's vectors took longer than this (the first
+# vector query in the process, or the last reopen), a question does not wait for it at all.
 REOPEN_WAIT_S = 0.2
 # How long a question waits for the store's revision pointer once one has been read: while
 # another process writes to the embedded store, reading it waited up to 0.9 s at 100,000 chunks.
@@ -102,6 +104,7 @@ class HybridSearcher:
         self._catching_up: threading.Thread | None = None
         self._vectors_seen: tuple[int, int] | None = None  # the revision the store's reads see
         self._reopening: threading.Thread | None = None
+        self._open_cost: float | None = None  # seconds opening the vectors took last (see above)
         self._meta_reads = ThreadPoolExecutor(1, thread_name_prefix="store-meta")
         self._meta_read: Future[IndexMeta | None] | None = None
         self._idf: tuple[Hashable, dict[str, float]] = ((), {})
@@ -164,6 +167,7 @@ class HybridSearcher:
             seen = (meta.generation, meta.revision)
 
             def run() -> None:
+                started = time.perf_counter()
                 try:
                     fresh = self.store.reopened()
                     unit = np.zeros(meta.dimension, dtype=np.float32)
@@ -173,11 +177,13 @@ class HybridSearcher:
                     self._vectors_seen = seen
                 except Exception as error:  # the next query tries again
                     log.warning("could not open the store afresh: %s", error)
+                self._open_cost = time.perf_counter() - started
 
             log.info("the index changed in another process (revision %d)", meta.revision)
             self._reopening = threading.Thread(target=run, name="store-reopen", daemon=True)
             self._reopening.start()
-            self._reopening.join(REOPEN_WAIT_S)  # only the question that started it waits
+            if self._open_cost is None or self._open_cost <= REOPEN_WAIT_S:
+                self._reopening.join(REOPEN_WAIT_S)  # only the question that started it waits
 
     def _catch_up_later(self) -> None:
         """Bring the keyword index to the store's revision in a thread of its own: questions
@@ -295,6 +301,8 @@ class HybridSearcher:
             if inner is not None:
                 inside.append(self.dense.hits(reader, generation, view.chunks, vector, n, inner))
             timings["dense"] = time.perf_counter() - clock
+            if self._open_cost is None:  # the first vector query loads the vector index
+                self._open_cost = timings["dense"]
 
             clock = time.perf_counter()
             tokens = tokenize(query)

@@ -103,11 +103,15 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
             )
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        check_files(path)
-        if fresh:  # forget the shared instance (a private cache; the public reset clears all)
-            from chromadb.api.shared_system_client import SharedSystemClient
+        from chromadb.api.shared_system_client import SharedSystemClient
 
-            shared = getattr(SharedSystemClient, "_identifier_to_system", None)
+        shared = getattr(SharedSystemClient, "_identifier_to_system", None)
+        if str(path) not in _OPENED_HERE:
+            # the first opening in this process (see OPEN_HERE): check the file, set its journal
+            check_files(path)
+            use_journal(path / SQLITE_FILE, settings.embedded_wal)
+            _OPENED_HERE.add(str(path))
+        if fresh:  # forget the shared instance (a private cache; the public reset clears all)
             if isinstance(shared, dict):
                 shared.pop(str(path), None)
             else:
@@ -135,6 +139,63 @@ def make_client(settings: StoreSettings, fresh: bool = False) -> Any:
 
 SQLITE_FILE = "chroma.sqlite3"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The embedded store's SQLite journal. Chroma leaves its file in rollback-journal mode, where a
+# writer's exclusive lock (taken to commit, or earlier once its changes outgrow SQLite's page
+# cache) stops every reader of the file, in every process, until the writer commits. A writer
+# that runs at a lower CPU priority (NEWSBOT_UPDATE_NICE) and waits for a core while holding
+# that lock is a priority inversion: the answering process, which has the higher priority, waits
+# for it (questions waited up to 4 s while 1,500 chunks were written; docs/benchmarks.md, "The
+# wait during an update"). In write-ahead-log mode a reader reads the last committed state and
+# never waits for a writer; writers still take turns. The mode is kept in the file, so setting it
+# once is enough: every process that opens the store sets it if it is not set yet.
+#
+# OPEN_HERE: newsbot reads the file with Python's own SQLite (its header, Chroma's small tables,
+# the journal mode) only before Chroma opens it in this process. Chroma has its own copy of the
+# SQLite library, and the two don't know of each other's locks: closing a file releases every
+# POSIX lock the process holds on it, Chroma's included, and a WAL connection that believes it
+# is the last one checkpoints and deletes the log that Chroma's connections still use (SQLite's
+# "How To Corrupt", 2.2.1: multiple copies of SQLite in the same program).
+WAL, ROLLBACK = "wal", "delete"
+_OPENED_HERE: set[str] = set()  # folders Chroma opened in this process (even if since forgotten)
+_HEADER_MODES = {1: ROLLBACK, 2: WAL}  # the file format's write version (byte 18): its journal
+JOURNAL_WAIT_S = 1.0  # how long opening the store waits to change the mode (a writer is at work)
+
+
+def use_journal(database: Path, wal: bool = True) -> str | None:
+    """Put the embedded store's SQLite file in WAL mode (``wal``) or back in rollback-journal
+    mode; the mode it is in afterwards, or None when there is no file yet or the mode could not
+    be changed now (another process is writing, or holds the file open in the other mode: the
+    store works in either mode, and the next opening tries again)."""
+    import sqlite3
+
+    wanted = WAL if wal else ROLLBACK
+    if not database.is_file() and not wal:
+        return None  # Chroma makes it in rollback-journal mode
+    try:
+        with database.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        header = b""
+    if len(header) == 20 and _HEADER_MODES.get(header[18]) == wanted:
+        return wanted  # already so: no SQLite connection needed
+    try:
+        connection = sqlite3.connect(database, timeout=JOURNAL_WAIT_S, isolation_level=None)
+    except sqlite3.Error as error:
+        log.info("could not open %s to set its journal: %s", database, error)
+        return None
+    try:
+        mode = str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode != wanted:
+            mode = str(connection.execute(f"PRAGMA journal_mode={wanted}").fetchone()[0]).lower()
+        if mode != wanted:
+            log.info("the store's journal stays %s for now (the file is in use)", mode)
+        return mode
+    except sqlite3.Error as error:
+        log.info("could not set the store's journal to %s now: %s", wanted, error)
+        return None
+    finally:
+        connection.close()
 
 
 def _recovery(location: str) -> str:
@@ -171,6 +232,9 @@ def check_files(path: Path) -> None:
         )
     problem = _unreadable_tables(database)
     if problem:
+        free = free_space(str(path))
+        if free is not None and free < 2**20:  # in WAL mode a reader needs room for its files
+            raise _no_space(str(path), embedded=True)
         raise StoreDamaged(f"The index at {path} is damaged ({problem}). " + _recovery(str(path)))
 
 
@@ -229,11 +293,7 @@ def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged
     no_space = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
     free = free_space(location) if embedded else None
     if no_space or any(marker in text for marker in _FULL) or (free is not None and free < 2**20):
-        where = f"the disk holding the index at {location}" if embedded else location
-        return StoreDamaged(
-            f"No space left on {where}. Nothing indexed is lost. Free some disk space and run "
-            "the command again."
-        )
+        return _no_space(location, embedded)
     if not embedded:
         return None  # a server reports its own troubles; its log has the details
     if type(error).__name__ == "PanicException" or any(m in text for m in _CORRUPT):
@@ -241,6 +301,14 @@ def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged
             f"The index at {location} is damaged ({_first(error)}). " + _recovery(location)
         )
     return None
+
+
+def _no_space(location: str, embedded: bool) -> StoreDamaged:
+    where = f"the disk holding the index at {location}" if embedded else location
+    return StoreDamaged(
+        f"No space left on {where}. Nothing indexed is lost. Free some disk space and run the "
+        "command again."
+    )
 
 
 def _first(error: BaseException, limit: int = 160) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -15,7 +16,7 @@ from index.build import build_index
 from index.embedding import Embedder
 from index.keyword import KeywordIndex, tokenize
 from index.passage import chunk_id
-from index.store import Store
+from index.store import SQLITE_FILE, Store
 from tests.conftest import settings_for
 from tests.test_faults import (
     TOPICS,
@@ -359,3 +360,132 @@ def test_a_question_does_not_wait_long_for_a_busy_store_s_revision_pointer(
         time.sleep(0.05)
     assert service.searcher.snapshot().meta.revision == first + 1
     assert TOPICS["chess"][0] in _cited(service, "Who won the world chess championship?")
+
+
+# A writer in another process holding the embedded store's SQLite file for writing: Chroma's
+# writer does so while it commits (and sooner, once its changes outgrow SQLite's page cache),
+# for as long as it waits for a core at its lower priority (NEWSBOT_UPDATE_NICE).
+_HOLD_THE_FILE = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+connection.execute("UPDATE max_seq_id SET seq_id = seq_id")
+print("holding", flush=True)
+sys.stdin.read()  # until the test is done with it
+"""
+
+
+def test_reads_do_not_wait_for_a_writer_holding_the_embedded_store_s_file(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """The embedded store's file is in write-ahead-log mode (index/store.py: use_journal), so
+    a question, and each of the reads it makes of the store, goes on while another process
+    holds the file for writing; in rollback-journal mode they all wait for that writer."""
+    import subprocess
+    import sys
+    import threading
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    _indexed(settings, default_embedder, "volcano", "wheat")
+    store = Store.open(settings)
+    service = build_service(settings, store=store, embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    meta = store.meta()
+    assert meta is not None
+    vector = default_embedder.encode(["Where did the volcano erupt?"])[0]
+    some = [cid for cid, _ in store.query(meta.generation, vector, 3)]
+    database = settings.data_dir / "chroma" / SQLITE_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_FILE, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    done: list[object] = []
+
+    def read() -> None:
+        done.append(store.meta())
+        done.append(store.query(meta.generation, vector, 3))
+        done.append(store.vectors(meta.generation, some))
+        done.append(_cited(service, "Where did the volcano erupt?"))
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(20)  # milliseconds in WAL mode; until the writer lets go otherwise
+        assert len(done) == 4, f"{len(done)} of 4 reads done while the writer held the file"
+        assert done[0] == meta and TOPICS["volcano"][0] in cast(set[str], done[3])
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+_OPEN_THE_STORE = """
+import sys
+from pathlib import Path
+from index.config import StoreSettings
+from index.store import Store
+Store.open(StoreSettings(_env_file=None, data_dir=Path(sys.argv[1]))).meta()
+"""
+
+
+def test_a_store_in_rollback_journal_mode_is_switched_to_wal_when_opened(tmp_path: Path) -> None:
+    """A store written before (Chroma makes it in rollback-journal mode, as it does with
+    NEWSBOT_EMBEDDED_WAL=false) is put in WAL mode by the next process that opens it."""
+    import os
+    import subprocess
+    import sys
+
+    database = tmp_path / "chroma" / SQLITE_FILE
+
+    def open_in_a_process(wal: bool) -> tuple[int, int]:
+        env = dict(os.environ, NEWSBOT_EMBEDDED_WAL=str(wal).lower(), ANONYMIZED_TELEMETRY="False")
+        command = [sys.executable, "-c", _OPEN_THE_STORE, str(tmp_path)]
+        subprocess.run(command, env=env, check=True, timeout=120)
+        header = database.read_bytes()[18:20]  # the file format's write and read versions
+        return header[0], header[1]
+
+    assert open_in_a_process(wal=False) == (1, 1), "rollback journal"
+    assert open_in_a_process(wal=True) == (2, 2), "write-ahead log"
+
+
+def test_a_question_does_not_wait_for_a_reopen_that_took_longer_than_the_wait_last_time(
+    tmp_path: Path, default_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting for the embedded store to be opened afresh helps a question only when the reopen
+    can finish within the wait: once one took longer (a large vector index), the question that
+    starts the next one does not wait for it."""
+    import time
+
+    from index import search
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(search, "REOPEN_WAIT_S", 3.0)
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["volcano"][0] in _cited(service, "Where did the volcano erupt?")
+    store = service.searcher.store
+    real = store.reopened
+
+    def slow_reopen() -> Store:  # a large vector index: opening it takes 4 s
+        time.sleep(4)
+        return real()
+
+    store.reopened = slow_reopen  # type: ignore[method-assign]
+    took = []
+    for name in ("chess", "bridge"):
+        _write(folder, name)
+        _index(settings)
+        clock = time.monotonic()
+        service.ask("Where did the volcano erupt?")
+        took.append(time.monotonic() - clock)
+        reopening = service.searcher._reopening
+        assert reopening is not None
+        reopening.join(60)
+    assert took[0] >= 3.0 - 0.05, "the first reopen is waited for, up to REOPEN_WAIT_S"
+    assert took[1] < 3.0, "the next one, once a reopen took longer than that, is not"
+    assert TOPICS["bridge"][0] in _cited(service, "When did the new suspension bridge open?")

@@ -145,9 +145,11 @@ def test_a_damaged_store_is_one_message_with_the_way_out(
     how: str,
     reason: str,
 ) -> None:
+    from tests.test_faults import _index
+
     shutil.copy(SEED_FILE, articles_dir / SEED_FILE.name)
     settings = make_settings(tmp_path)
-    build_index(settings, embedder=embedder)
+    _index(settings)  # in another process, which closes the store when it ends
     store = settings.data_dir / "chroma"
     _damage(store / "chroma.sqlite3", how)
     cli_on(settings)
