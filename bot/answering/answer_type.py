@@ -440,8 +440,8 @@ def _adjunct(following: str) -> bool:
     """Does a name stand before the noun it modifies ("A Los Angeles jury found…", "The Netflix
     show…")? Then that noun, not the name, is the sentence's subject. A verb after the name
     ("Netflix announced", "Apple plans", "Target isn’t"), an adverb ("Sheinbaum firmly
-    rejected") or a function word ("Adele is") leaves the name the subject; a lower-case word ending in -s may be a noun
-    or a verb and counts as a verb."""
+    rejected") or a function word ("Adele is") leaves the name the subject; a lower-case word
+    ending in -s may be a noun or a verb and counts as a verb."""
     after = _LOWER_NEXT.match(following)
     if after is None:
         return False
