@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.sentences import sentence_spans
+
 # "— Mario Nawfal (@MarioNawfal) March 14, 2025": the attribution line that closes an embedded post.
 POST_ATTRIBUTION = re.compile(
     r"^[—–-]{1,2}\s*(?P<author>[^()\n]{1,80}?)\s*\(@(?P<handle>\w{1,30})\)\s*(?P<date>[A-Z][a-z]+\.? \d{1,2}, \d{4})$"
@@ -33,6 +35,14 @@ _SLASH_CREDIT = re.compile(
 _CREDIT_END = re.compile(
     rf"(?:\bGetty Images|\bCourtesy(?:\s(?:of\s)?{_NAME}){{1,4}}|\((?:Photo|Image)s? (?:by|via|courtesy)"
     rf"[^()]*\)|\bCredit:\s[^.]*\.?)\s*$"
+)
+# A caption that opens with its credit, as CNN's pages print them: "Sherwin Crasto/AP A man bows…",
+# "Douglas E. Curran/AFP/Getty Images School children…". A person's name (two to four words) or a
+# one-word credit before a slash and a credit after it (an agency, a photo service).
+_CREDIT_FIRST = re.compile(
+    r"^(?!(?:The|A|An|In|On|At|As|For|From|By|With|This|That|These|Its|His|Her|Their|Our)\s)"
+    rf"(?:(?:{_NAME}\s){{1,3}}{_NAME}(?:/{_NAME}(?:\s(?:via|of|and|de))?)+"
+    rf"|{_NAME}(?:/{_NAME}(?:\s{_NAME})*)*/(?:Getty Images|AP|AFP|Reuters|EPA|Bloomberg))\s+\S"
 )
 _CAPTION_START = re.compile(r"^(?:Photo(?:graph|grapher)?s?|Image|Pictured|Caption)\s*:", re.I)
 _GALLERY = re.compile(r"\bHide Caption \d+ of \d+\s*$")
@@ -81,7 +91,7 @@ def furniture_role(line: str) -> str | None:
         return "dateline"
     if len(line) <= 80 and _BYLINE.match(line):
         return "byline"
-    if _CAPTION_START.match(line) or _GALLERY.search(line):
+    if _CAPTION_START.match(line) or _GALLERY.search(line) or _CREDIT_FIRST.match(line):
         return "caption"
     if (line[-1] not in '.!?"”’)' and _SLASH_CREDIT.search(line)) or _CREDIT_END.search(line):
         return "caption"
@@ -89,12 +99,20 @@ def furniture_role(line: str) -> str | None:
 
 
 def furniture_spans(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, role)`` of every furniture line of ``text`` (offsets into ``text``)."""
+    """``(start, end, role)`` of every furniture line of ``text`` (offsets into ``text``), and of
+    every caption that opens with its credit inside a line of prose (a photo gallery flattened
+    into one paragraph: "…since independence. Sherwin Crasto/AP A man bows before…")."""
     out = []
     for a, b in _lines(text):
         role = furniture_role(text[a:b])
         if role is not None:
             out.append((a, b, role))
+            continue
+        out.extend(
+            (sa, sb, "caption")
+            for sa, sb in sentence_spans(text, a, b)
+            if _CREDIT_FIRST.match(text[sa:sb])
+        )
     return out
 
 

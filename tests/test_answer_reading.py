@@ -11,7 +11,7 @@ from bot.answering.answer import ExtractiveAnswerer
 from bot.answering.answer_type import AMOUNT, DATE, DURATION, NAME, NUMBER, PLACE, asked_for
 from bot.answering.service import AnswerService, build_store
 from index.search import Hit
-from index.structure import furniture_role, parse_blocks
+from index.structure import furniture_role, furniture_spans, parse_blocks
 
 # Plain questions about the seed article, written for these tests (never used to tune anything),
 # with a word that an answer to each must contain.
@@ -182,6 +182,27 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "He said the plan would take effect next month after a final review by the state.",
     ]
     assert [furniture_role(line) for line in prose] == [None, None, None]
+
+
+def test_a_caption_that_opens_with_its_credit_is_furniture_even_inside_prose() -> None:
+    """A photo gallery flattened into a paragraph: each caption opens with its credit
+    ("Sherwin Crasto/AP A man bows…"). The captions are marked; the prose around them is not."""
+    text = (
+        "Millions celebrated 75 years of independence on Monday. Douglas E. Curran/AFP/Getty "
+        "Images School children in Mumbai celebrate 50 years of independence on August 9, 1997. "
+        "Sherwin Crasto/AP A man bows before a shrine to Mahatma Gandhi on August 13, 1997.\n"
+        "Joe Skipper/Reuters People watch the rocket take off from the launch control center.\n"
+        "AC/DC announced a world tour on Monday. The US/Mexico border reopened on Tuesday."
+    )
+    marked = [text[a:b] for a, b, role in furniture_spans(text) if role == "caption"]
+    assert [m.split("/")[0] for m in marked] == [
+        "Douglas E. Curran",
+        "Sherwin Crasto",
+        "Joe Skipper",
+    ]
+    question = "How many years of independence did India celebrate?"
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "India at 75", 0.6)])
+    assert answer.found and "Getty" not in answer.answer and "Crasto" not in answer.answer
 
 
 def test_the_sentence_that_answers_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]

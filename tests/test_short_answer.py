@@ -201,3 +201,42 @@ def test_a_name_before_the_noun_it_modifies_is_not_the_subject() -> None:
     assert _spans("Acme plans a new tour.", question) == [("Acme", True)]  # a verb after it
     assert _spans("Jane Roe firmly denied it.", question) == [("Jane Roe", True)]  # an adverb
     assert _spans("Jane Roe isn’t singing.", question) == [("Jane Roe", True)]  # a contraction
+
+
+def test_a_name_inside_the_class_asked_for_may_stand_in_the_passage_only() -> None:
+    """ "Which Ivy League school…": "Ivy League" names the answer's kind. The sentence that
+    answers names the school, and its passage says it is an Ivy League school."""
+    question = (
+        "Which Ivy League school announced it will eliminate student loans for undergraduates?"
+    )
+    text = (
+        "Dartmouth College announced Tuesday it was eliminating student loans for undergraduates, "
+        "the university said in a news release. The initiative is part of the Ivy League school's "
+        "leadership campaign, the release said."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Loans replaced by grants", 0.6)])
+    assert answer.short_answer is not None and answer.short_answer.text == "Dartmouth College"
+    assert answer.answer.splitlines()[1].startswith("Dartmouth College announced")
+
+
+def test_a_name_outside_the_class_must_stand_in_the_answering_sentence() -> None:
+    """ "Which school in Ohio…": Ohio is the question's subject, not the answer's kind; a
+    sentence about another school whose passage mentions Ohio elsewhere does not answer."""
+    question = "Which school in Ohio announced it will eliminate student loans?"
+    text = (
+        "Dartmouth College announced Tuesday it was eliminating student loans for undergraduates. "
+        "Ohio has many fine universities, officials said."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Loans replaced by grants", 0.6)])
+    assert not answer.answer.startswith("Dartmouth College"), answer.answer
+
+
+def test_a_sentence_printed_twice_supports_its_names_once() -> None:
+    """Two copies of one story (a syndicated article) are one source, not two that agree: the
+    name they repeat does not outweigh a name another sentence gives."""
+    question = "Which team won the championship on Sunday?"
+    copy = "On Sunday the Lightning celebrated the championship with their fans."
+    other = "The Avalanche won the title on Sunday in Denver, the league said."
+    hits = [_hit(1, copy, "Final", 0.6), _hit(2, copy, "Final", 0.6), _hit(3, other, "Final", 0.6)]
+    answer = ExtractiveAnswerer().answer(question, hits)
+    assert answer.short_answer is None or answer.short_answer.text != "Lightning", answer.answer

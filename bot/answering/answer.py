@@ -300,9 +300,11 @@ class ExtractiveAnswerer:
     ) -> list[Candidate]:
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
+        kind = set(tokenize(asked.phrase))
         out = []
         for rank, hit in enumerate(hits):
             furniture = furniture_spans(hit.text)
+            passage = set(tokenize(hit.text))
             title = set(  # what a reader reads the sentence under
                 tokenize(f"{hit.passage.title}\n{hit.passage.section}")
             )
@@ -325,7 +327,7 @@ class ExtractiveAnswerer:
                 # "The Aletsch glacier retreated… The glacier lost fifty metres": a name held by
                 # the sentence before is still the subject
                 seen = tokens | title | previous
-                named = sum(bool(n & seen) for n in names) / len(names) if names else 1.0
+                named = _named(names, seen, passage, kind)
                 spans = (
                     spans_of(sentence, asked.kind or "", terms, asked.phrase)
                     if asked.is_fact
@@ -450,6 +452,18 @@ def _holds_kind(c: Candidate, asked: Asked) -> bool:
     if asked.kind == "reason":
         return bool(_REASON.search(c.text))
     return True
+
+
+def _named(names: list[set[str]], seen: set[str], passage: set[str], kind: set[str]) -> float:
+    """The share of the question's names that a sentence holds (``seen``: with its headline and
+    the sentence before). A name inside the class the question asks for ("Which Ivy League
+    school…", "Which Marvel star…") describes the answer's kind: the answering sentence names
+    the answer itself ("Dartmouth College announced…"), so its passage holding the name is
+    enough."""
+    if not names:
+        return 1.0
+    held = sum(bool(n & (passage | seen if kind and n <= kind else seen)) for n in names)
+    return held / len(names)
 
 
 def question_names(question: str) -> list[set[str]]:

@@ -94,9 +94,13 @@ def pick_short_answer(
     support: dict[tuple[str, ...], float] = {}
     where: dict[tuple[str, ...], tuple[Span, Candidate]] = {}
     confirmed: set[tuple[str, ...]] = set()  # seen at least once other than opening a sentence
+    said: set[str] = set()  # a sentence printed twice (a syndicated copy) agrees with nothing new
     for c in candidates:
         if c.score < NEAR_BEST * top:
             break
+        if (text := " ".join(c.text.lower().split())) in said:
+            continue
+        said.add(text)
         for i, span in enumerate(c.spans):
             if " " not in span.text and span.text.lower() in ordinary:
                 continue  # "The President said…": a title, not a name
