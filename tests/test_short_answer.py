@@ -240,3 +240,26 @@ def test_a_sentence_printed_twice_supports_its_names_once() -> None:
     hits = [_hit(1, copy, "Final", 0.6), _hit(2, copy, "Final", 0.6), _hit(3, other, "Final", 0.6)]
     answer = ExtractiveAnswerer().answer(question, hits)
     assert answer.short_answer is None or answer.short_answer.text != "Lightning", answer.answer
+
+
+def test_the_owner_of_a_name_that_modifies_a_noun_is_the_subject() -> None:
+    """ "Brody's Oscar acceptance speech broke a record": the speech is Brody's, so Brody is
+    what the sentence is about, not the Oscar that describes the speech. "Italy's Mount Etna
+    erupted": what is owned is the subject."""
+    question = "Which actor broke the record for the longest acceptance speech?"
+    assert _spans("Brody's Oscar acceptance speech broke a record as the longest.", question) == [
+        ("Brody", True),
+        ("Oscar", False),
+    ]
+    assert _spans("Italy's Mount Etna erupted on Sunday.", "Which volcano erupted?") == [
+        ("Italy", False),
+        ("Mount Etna", True),
+    ]
+
+
+def test_a_name_holding_a_word_of_the_class_asked_for_is_kept_whole() -> None:
+    """ "Which broadcaster…": "Broadcasting" says the name is a broadcaster's, so it is not
+    trimmed as a word of the question ("Corporation")."""
+    question = "Which broadcaster was sued by President Trump for $10 billion this week?"
+    sentence = "He is suing the British Broadcasting Corporation for $10 billion."
+    assert _spans(sentence, question) == [("British Broadcasting Corporation", False)]

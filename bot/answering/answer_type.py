@@ -264,6 +264,11 @@ def _trim(
         lead = set(tokenize(" ".join(w.group(0) for w in words[:-1]))) - STOPWORDS
         if lead and not lead <= question_terms | heads:
             return span
+    # a word of the class inside the name says it is one: "the British Broadcasting Corporation"
+    # answers "which broadcaster…?" whole, not as "Corporation"
+    if heads and len(words) > 1 and any(set(tokenize(w.group(0))) & heads for w in words[:-1]):
+        if set(tokenize(span.text)) - STOPWORDS - question_terms:
+            return span
 
     def asked(word: str) -> bool:
         tokens = set(tokenize(re.sub(r"[’']s$", "", word))) - STOPWORDS
@@ -362,8 +367,12 @@ def _names(sentence: str, kind: str) -> list[Span]:
         initial = start == opening and " " not in text
         subject = start == opening or bool(re.fullmatch(r"(?:The|A|An)\s", sentence[opening:start]))
         subject = subject and not _adjunct(sentence[end:])
-        if start == owner_subject:
-            subject = True  # the subject is what the owner owns: "Italy's Mount Etna erupted"
+        if (
+            start == owner_subject
+        ):  # the subject is what the owner owns: "Italy's Mount Etna erupted"
+            subject = not _adjunct(sentence[end:])
+            if not subject and out:  # "Brody's Oscar acceptance speech broke…": Brody's speech
+                out[-1] = replace(out[-1], subject=True)
         elif subject and possessive:
             subject, owner_subject = False, _next_word(sentence, end)
         out.append(Span(text, start, end, kind, lead, initial, subject))
