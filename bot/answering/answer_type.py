@@ -266,9 +266,9 @@ def _trim(
             return span
     # a word of the class inside the name says it is one: "the British Broadcasting Corporation"
     # answers "which broadcaster…?" whole, not as "Corporation"
-    if heads and len(words) > 1 and any(set(tokenize(w.group(0))) & heads for w in words[:-1]):
-        if set(tokenize(span.text)) - STOPWORDS - question_terms:
-            return span
+    classed = any(set(tokenize(w.group(0))) & heads for w in words[:-1]) if heads else False
+    if classed and len(words) > 1 and set(tokenize(span.text)) - STOPWORDS - question_terms:
+        return span
 
     def asked(word: str) -> bool:
         tokens = set(tokenize(re.sub(r"[’']s$", "", word))) - STOPWORDS
