@@ -320,7 +320,7 @@ def _figures(sentence: str, prefer_money: bool) -> list[Span]:
 
 
 def _names(sentence: str, kind: str) -> list[Span]:
-    out = []
+    out: list[Span] = []
     dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
     tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
     if tag:
