@@ -263,3 +263,20 @@ def test_a_name_holding_a_word_of_the_class_asked_for_is_kept_whole() -> None:
     question = "Which broadcaster was sued by President Trump for $10 billion this week?"
     sentence = "He is suing the British Broadcasting Corporation for $10 billion."
     assert _spans(sentence, question) == [("British Broadcasting Corporation", False)]
+
+
+def test_an_ordinary_word_opening_a_sentence_is_not_its_named_subject(embedder) -> None:  # type: ignore[no-untyped-def]
+    """ "More boycotts are planned…": "More" is capitalised because it opens the sentence (the
+    passage writes "more" too); it is no name, so that sentence is not preferred as being about
+    a name over the one that says which store the boycott is against."""
+    question = "Which store is facing a 40-day boycott?"
+    text = (
+        "More boycotts are planned against Amazon and Walmart in the coming days. A 40-day "
+        "boycott against Target kicked off Wednesday after a nationwide 24-hour economic "
+        "blackout. Organisers want more shoppers to join."
+    )
+    answer = ExtractiveAnswerer(embed=embedder.encode).answer(
+        question, [_hit(1, text, "Boycotts", 0.7)]
+    )
+    first = answer.answer.splitlines()[-1]
+    assert first.startswith("A 40-day boycott against Target"), answer.answer

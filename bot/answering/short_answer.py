@@ -59,7 +59,7 @@ def _next_to(sentence: str, span: Span, terms: set[str]) -> bool:
     return bool(terms & {*before, *after})
 
 
-def _ordinary_words(candidates: list[Candidate]) -> set[str]:
+def ordinary_words(candidates: list[Candidate]) -> set[str]:
     """The words the candidates' passages write in lower case."""
     texts = {id(c.hit): c.hit.text for c in candidates}
     return {w for text in texts.values() for w in _LOWER_WORD.findall(text)}
@@ -90,7 +90,7 @@ def pick_short_answer(
         return None
     top = candidates[0].score
     terms = terms or set()
-    ordinary = _ordinary_words(candidates) if asked.kind in (NAME, PLACE) else set()
+    ordinary = ordinary_words(candidates) if asked.kind in (NAME, PLACE) else set()
     support: dict[tuple[str, ...], float] = {}
     where: dict[tuple[str, ...], tuple[Span, Candidate]] = {}
     confirmed: set[tuple[str, ...]] = set()  # seen at least once other than opening a sentence
