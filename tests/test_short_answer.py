@@ -76,6 +76,12 @@ def test_a_vague_quantity_does_not_answer_how_many() -> None:
         ("What is the name of this dazzling amphibian?", "dazzling amphibian"),
         ("What is it called?", ""),
         ("Who won the election?", ""),
+        # a hyphenated adjective is one word; "of" and its noun belong to a one-word class; an
+        # irregular past tense ends the class as "-ed" does
+        ("Which high-ranking US official tested positive?", "high-ranking official"),
+        ("Which head of state announced his resignation?", "head of state"),
+        ("Which team won the Stanley Cup Finals?", "team"),
+        ("Which actor broke the record for the longest speech?", "actor"),
     ],
 )
 def test_the_class_a_question_names(question: str, phrase: str) -> None:

@@ -45,7 +45,7 @@ _AUXILIARY_VERBS = frozenset(
 _AUXILIARIES = _AUXILIARY_VERBS | frozenset("the a an kind type sort".split())
 _ASK = re.compile(
     r"\b(?P<wh>how (?:many|much|long|old|far|tall|big|large|fast|often)|who|whom|whose|where|"
-    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:\s+[a-z]+){0,2}))?",
+    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:-[a-z0-9]+)*(?:\s+[a-z]+(?:-[a-z0-9]+)*){0,3}))?",
     re.IGNORECASE,
 )
 # verbs that follow "what" as often as nouns do ("What happened…?", "What led to…?")
@@ -53,6 +53,12 @@ _VERBS_AFTER_WHAT = frozenset(
     "happen happens happened make makes made lead leads led cause causes caused mean means "
     "meant go goes went come comes came take takes took get gets got say says said prompted "
     "sparked triggered".split()
+)
+# irregular past tenses, which end a class phrase as "-ed" does ("which team won…")
+_IRREGULAR_PAST = frozenset(
+    "ate beat became began bought broke brought built caught chose drew drove fell flew found "
+    "gave got grew held hit kept knew led left lost made met paid put ran rose sank saw sent "
+    "set shot shut sold spent spoke stood stole struck swept took told threw won wore wrote".split()
 )
 _CALLED = re.compile(r"\b(?:called|named|the name of|name of)\b", re.IGNORECASE)
 
@@ -93,7 +99,9 @@ def asked_for(question: str) -> Asked:
     following = (match.group("noun") or "").lower().split()
     # "which massive figure", "what popular product": the class noun may follow adjectives
     classes = _PLACE_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS
-    noun = next((w for w in following if w in classes), following[0] if following else "")
+    # "which head of state": the class is the head noun's, before "of"
+    head = following[: following.index("of")] if "of" in following[1:] else following
+    noun = next((w for w in head if w in classes), following[0] if following else "")
     if wh.startswith("how "):
         how = wh.split()[1]
         if how == "much":
@@ -133,12 +141,17 @@ def _class_phrase(following: list[str], noun: str) -> str:
     Italian volcano" is not a kind of Italy, nor "which US national park" a kind of US): it is
     left out, so the class is "volcano", "national park"."""
     words: list[str] = []
-    for written in following:
+    for i, written in enumerate(following):
         word = written.lower()
+        if word == "of" and len(words) == 1 and i + 1 < len(following):
+            after = following[i + 1].lower()  # "which head of state", "which piece of art"
+            if after not in STOPWORDS and after not in _AUXILIARIES:
+                words += [word, after]
+            break
         if word in _AUXILIARIES or word in STOPWORDS or word in _VERBS_AFTER_WHAT:
             break
-        if words and word.endswith("ed"):
-            break  # a verb in the past tense ("which team fired…")
+        if words and (word.endswith("ed") or word in _IRREGULAR_PAST):
+            break  # a verb in the past tense ("which team fired…", "which team won…")
         if not _PLACE_ADJECTIVE.fullmatch(written):
             words.append(word)
         if word == noun and noun in _PLACE_NOUNS | _TIME_NOUNS | _QUANTITY_NOUNS:
