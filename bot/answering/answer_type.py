@@ -45,7 +45,7 @@ _AUXILIARY_VERBS = frozenset(
 _AUXILIARIES = _AUXILIARY_VERBS | frozenset("the a an kind type sort".split())
 _ASK = re.compile(
     r"\b(?P<wh>how (?:many|much|long|old|far|tall|big|large|fast|often)|who|whom|whose|where|"
-    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:-[a-z0-9]+)*(?:\s+[a-z]+(?:-[a-z0-9]+)*){0,3}))?",
+    r"when|which|what)\b(?:\s+(?P<noun>[a-z]+(?:-[a-z0-9]+)*(?:\s+[a-z]+(?:-[a-z0-9]+)*){0,2}))?",
     re.IGNORECASE,
 )
 # verbs that follow "what" as often as nouns do ("What happened…?", "What led to…?")
