@@ -335,9 +335,10 @@ def _figures(sentence: str, prefer_money: bool) -> list[Span]:
 def _names(sentence: str, kind: str) -> list[Span]:
     out: list[Span] = []
     dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
-    tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
-    if tag:
-        dates.append((tag.start(), tag.end()))
+    # "(CNN)" or "WASHINGTON —" opening a story is its dateline
+    for tag in (_SOURCE_TAG.match(sentence), _DATELINE_OPEN.match(sentence)):
+        if tag:
+            dates.append((tag.start(), tag.end()))
     owner_subject = -1  # where a name owned by the sentence's subject starts ("Italy's Mount Etna")
     for start, text in _runs(sentence):
         possessive = bool(_POSSESSIVE_END.search(text))
@@ -378,7 +379,10 @@ def _names(sentence: str, kind: str) -> list[Span]:
         lead = bool(_PLACE_LEAD.search(sentence[max(0, start - 9) : start]))
         opening = _first_word_start(sentence)
         initial = start == opening and " " not in text
-        subject = start == opening or bool(re.fullmatch(r"(?:The|A|An)\s", sentence[opening:start]))
+        clause = _clause_start(sentence)
+        subject = start in (opening, clause) or bool(
+            re.fullmatch(r"(?:The|A|An)\s", sentence[clause:start])
+        )
         subject = subject and not _adjunct(sentence[end:])
         if (
             start == owner_subject
@@ -471,6 +475,32 @@ def _adjunct(following: str) -> bool:
     if "’" in word or "'" in word:
         return False  # a contraction: "Target isn’t…", "Apple won’t…"
     return word not in STOPWORDS and not word.endswith(("ed", "s", "ly"))
+
+
+_CALENDAR_WORD = (
+    r"(?:Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.|January|February|March|April|May|June|July|"
+    r"August|September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday"
+)
+# what may stand before a sentence's subject: a dateline ("WASHINGTON —", "BOULDER, Colo. −")
+# or a fronted adverbial of common words and dates closed by a comma ("In June, Toyota issued…",
+# "Meanwhile, Apple…"; not "After the United States, Canada and Mexico…", a list of names)
+_DATELINE_OPEN = re.compile(
+    r"^\W*[A-Z][A-Z.\- ]{2,}(?:,\s[A-Z][a-z]+\.?)?\s*(?:\([^)]*\)\s*)?[—–−-]+\s*"
+)
+_FRONTED = re.compile(
+    r"(?:In|On|At|By|After|Before|During|Since|Until|Over|Earlier|Later|Last|This|Next|"
+    r"Meanwhile|However|Still|Now|Today|Yesterday|Overall|Instead|Separately)"
+    rf"(?:\s(?:[a-z0-9][\w’'-]*|{_CALENDAR_WORD})){{0,6}},\s+"
+)
+
+
+def _clause_start(sentence: str) -> int:
+    """Where the sentence's main clause starts: after a dateline or a fronted adverbial."""
+    dateline = _DATELINE_OPEN.match(sentence)
+    at = dateline.end() if dateline else _first_word_start(sentence)
+    fronted = _FRONTED.match(sentence, at)
+    return fronted.end() if fronted else at
 
 
 def _first_word_start(sentence: str) -> int:
