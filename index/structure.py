@@ -3,7 +3,8 @@ page furniture: the lines of a page that are not the story's prose and cannot an
 
 Page furniture is what a scrape carries along with the story: photo captions that end in their
 credit ("… on Saturday. John Rudoff/Reuters"), bylines and source lines, a dateline or a rule on a
-line of its own, calls to action ("Read more", "Sign up for our newsletter"), share widgets and ad
+line of its own, calls to action ("Read more", "Sign up for our newsletter", a link to another
+story marked "►"), share widgets and ad
 residue. Such a line is a :class:`Block` of kind ``furniture`` with its ``role``. It stays in the
 chunk it stands in (it is searchable, and chunk boundaries do not depend on it), but no answerer
 quotes it as an answer sentence and the verifier does not accept it as support: both ask
@@ -55,7 +56,7 @@ _BYLINE = re.compile(
     r"(?:Updated|Published)\b.{0,60}\d{4})$"
 )
 _CALL_TO_ACTION = re.compile(
-    r"^(?:Read (?:more|the full)|Related\b|Sign up|Subscribe\b|Click here|Watch\s?:|Listen\s?:|"
+    r"^(?:[►▶»]|Read (?:more|the full)|Related\b|Sign up|Subscribe\b|Click here|Watch\s?:|Listen\s?:|"
     r"Follow (?:us|\w+ on)|Share (?:this|on|your)|Download (?:the|our)|Get (?:the|our|\w+['’]s)\b.{0,40}"
     r"newsletter|This (?:story|article) (?:is|was) part of|FLASH SALE|©|Copyright\b)",
     re.I,

@@ -159,7 +159,8 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "CNN —\n"
         "By Jane Smith and John Doe\n"
         "Video Ad Feedback 01:15 - Source: CNN\n"
-        "Facebook Twitter Email"
+        "Facebook Twitter Email\n"
+        "►Grocery store shelves bare?: These products may be hard to find"
     )
     roles = [furniture_role(line) for line in text.splitlines()]
     assert roles == [
@@ -171,6 +172,7 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "byline",
         "ad",
         "widget",
+        "prompt",
     ]
     blocks = {text[b.start : b.end]: (b.kind, b.role) for b in parse_blocks(text)}
     assert blocks[text.splitlines()[0]] == ("furniture", "caption")
