@@ -303,3 +303,17 @@ def test_the_subject_after_a_dateline_or_a_fronted_adverbial() -> None:
     assert ("Canada", True) not in _spans(
         "After the United States, Canada and Mexico make history hosting the World Cup.", question
     )
+
+
+def test_a_name_is_held_by_its_proper_words() -> None:
+    """ "Hart Trophy" is not held by a sentence about another trophy: "trophy" is an ordinary
+    word (the passage writes it in lower case), "Hart" is the name's own."""
+    question = "Who won the NHL's Hart Trophy this year?"
+    text = (
+        "Cale Makar won the Conn Smythe Trophy this year as the most valuable player of the "
+        "playoffs. The trophy is awarded every June by the league."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Makar wins", 0.6)])
+    assert not answer.found, answer.answer
+    held = text.replace("Conn Smythe", "Hart")
+    assert ExtractiveAnswerer().answer(question, [_hit(1, held, "Makar wins", 0.6)]).found

@@ -27,7 +27,7 @@ from bot.answering.answer_type import (
     spans_of,
 )
 from bot.answering.followup import Turn, standalone_query
-from bot.answering.short_answer import ordinary_words, pick_short_answer
+from bot.answering.short_answer import lower_case_words, ordinary_words, pick_short_answer
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION, furniture_spans
@@ -301,6 +301,7 @@ class ExtractiveAnswerer:
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
         kind = set(tokenize(asked.phrase))
+        generic = set(tokenize(" ".join(lower_case_words(h.text for h in hits))))
         out = []
         for rank, hit in enumerate(hits):
             furniture = furniture_spans(hit.text)
@@ -327,7 +328,7 @@ class ExtractiveAnswerer:
                 # "The Aletsch glacier retreated… The glacier lost fifty metres": a name held by
                 # the sentence before is still the subject
                 seen = tokens | title | previous
-                named = _named(names, seen, passage, kind)
+                named = _named(names, seen, passage, kind, generic)
                 spans = (
                     spans_of(sentence, asked.kind or "", terms, asked.phrase)
                     if asked.is_fact
@@ -462,15 +463,27 @@ def _holds_kind(c: Candidate, asked: Asked) -> bool:
     return True
 
 
-def _named(names: list[set[str]], seen: set[str], passage: set[str], kind: set[str]) -> float:
+def _named(
+    names: list[set[str]], seen: set[str], passage: set[str], kind: set[str], generic: set[str]
+) -> float:
     """The share of the question's names that a sentence holds (``seen``: with its headline and
-    the sentence before). A name inside the class the question asks for ("Which Ivy League
-    school…", "Which Marvel star…") describes the answer's kind: the answering sentence names
-    the answer itself ("Dartmouth College announced…"), so its passage holding the name is
-    enough."""
+    the sentence before).
+
+    A name is held by its proper words: "Joe Biden" by "Biden", "Hart Trophy" by "Hart" and not
+    by "trophy", a word the passages also write in lower case (``generic``); a name made only of
+    such words ("Sky Eye") is held whole. A name inside the class the question asks for ("Which
+    Ivy League school…", "Which Marvel star…") describes the answer's kind: the answering
+    sentence names the answer itself ("Dartmouth College announced…"), so its passage holding
+    a word of the name is enough."""
     if not names:
         return 1.0
-    held = sum(bool(n & (passage | seen if kind and n <= kind else seen)) for n in names)
+    held = 0
+    for name in names:
+        if kind and name <= kind:
+            held += bool(name & (passage | seen))
+            continue
+        proper = name - generic
+        held += bool(proper & seen) if proper else name <= seen
     return held / len(names)
 
 

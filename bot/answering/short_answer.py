@@ -26,7 +26,7 @@ candidates are never hedged together.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,8 +61,12 @@ def _next_to(sentence: str, span: Span, terms: set[str]) -> bool:
 
 def ordinary_words(candidates: list[Candidate]) -> set[str]:
     """The words the candidates' passages write in lower case."""
-    texts = {id(c.hit): c.hit.text for c in candidates}
-    return {w for text in texts.values() for w in _LOWER_WORD.findall(text)}
+    return lower_case_words({id(c.hit): c.hit.text for c in candidates}.values())
+
+
+def lower_case_words(texts: Iterable[str]) -> set[str]:
+    """The words ``texts`` write in lower case (ordinary words, not names)."""
+    return {w for text in texts for w in _LOWER_WORD.findall(text)}
 
 
 _LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z’'-]*[a-z]")
