@@ -5,10 +5,11 @@ Page furniture is what a scrape carries along with the story: photo captions tha
 credit ("… on Saturday. John Rudoff/Reuters") or open with it ("Sherwin Crasto/AP A man bows…",
 also inside a paragraph, where a gallery was flattened), bylines and source lines, a dateline or a
 rule on a line of its own, calls to action ("Read more", "Sign up for our newsletter", a link to
-another story marked "►"), share widgets and ad residue. Such a line is a :class:`Block` of kind ``furniture`` with its ``role``. It stays in the
-chunk it stands in (it is searchable, and chunk boundaries do not depend on it), but no answerer
-quotes it as an answer sentence and the verifier does not accept it as support: both ask
-:func:`furniture_spans` of the passage text, so they see the same mark.
+another story marked "►"), share widgets and ad residue. Such a line is a :class:`Block` of
+kind ``furniture`` with its ``role``. It stays in the chunk it stands in (it is searchable, and
+chunk boundaries do not depend on it), but no answerer quotes it as an answer sentence and the
+verifier does not accept it as support: both ask :func:`furniture_spans` of the passage text, so
+they see the same mark.
 """
 
 from __future__ import annotations
