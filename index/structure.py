@@ -2,14 +2,14 @@
 page furniture: the lines of a page that are not the story's prose and cannot answer a question.
 
 Page furniture is what a scrape carries along with the story: photo captions that end in their
-credit ("… on Saturday. John Rudoff/Reuters") or open with it ("Sherwin Crasto/AP A man bows…",
-also inside a paragraph, where a gallery was flattened), bylines and source lines, a dateline or a
-rule on a line of its own, calls to action ("Read more", "Sign up for our newsletter", a link to
-another story marked "►"), share widgets and ad residue. Such a line is a :class:`Block` of
-kind ``furniture`` with its ``role``. It stays in the chunk it stands in (it is searchable, and
-chunk boundaries do not depend on it), but no answerer quotes it as an answer sentence and the
-verifier does not accept it as support: both ask :func:`furniture_spans` of the passage text, so
-they see the same mark.
+credit ("… on Saturday. John Rudoff/Reuters"), open with it ("Sherwin Crasto/AP A man bows…") or
+say who stands where ("From left, …"), also inside a paragraph where a gallery was flattened;
+bylines and source lines, a dateline or a rule on a line of its own, calls to action ("Read
+more", "Sign up for our newsletter", "Watch … here", a link to another story marked "►"), share
+widgets and ad residue. Such a line is a :class:`Block` of kind ``furniture`` with its ``role``.
+It stays in the chunk it stands in (it is searchable, and chunk boundaries do not depend on it),
+but no answerer quotes it as an answer sentence and the verifier does not accept it as support:
+both ask :func:`furniture_spans` of the passage text, so they see the same mark.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ _CREDIT_FIRST = re.compile(
     rf"(?:(?:{_NAME}\s){{1,3}}{_NAME}(?:/{_NAME}(?:\s(?:via|of|and|de))?)+"
     rf"|{_NAME}(?:/{_NAME}(?:\s{_NAME})*)*/(?:Getty Images|AP|AFP|Reuters|EPA|Bloomberg))\s+\S"
 )
+# a caption that says where each person stands ("From left, …", "Left to right: …")
+_POSITIONS = re.compile(r"^\(?(?:From (?:left|right)\b|Left to right\b|Clockwise from\b|L-R\b)")
 _CAPTION_START = re.compile(r"^(?:Photo(?:graph|grapher)?s?|Image|Pictured|Caption)\s*:", re.I)
 _GALLERY = re.compile(r"\bHide Caption \d+ of \d+\s*$")
 _DATELINE = re.compile(
@@ -58,6 +60,7 @@ _BYLINE = re.compile(
 )
 _CALL_TO_ACTION = re.compile(
     r"^(?:[►▶»]|Read (?:more|the full)|Related\b|Sign up|Subscribe\b|Click here|Watch\s?:|Listen\s?:|"
+    r"(?:Watch|See|Listen)\b.{0,80}\b(?:here|below)\W*$|"
     r"Follow (?:us|\w+ on)|Share (?:this|on|your)|Download (?:the|our)|Get (?:the|our|\w+['’]s)\b.{0,40}"
     r"newsletter|This (?:story|article) (?:is|was) part of|FLASH SALE|©|Copyright\b)",
     re.I,
@@ -95,6 +98,8 @@ def furniture_role(line: str) -> str | None:
         return "byline"
     if _CAPTION_START.match(line) or _GALLERY.search(line) or _CREDIT_FIRST.match(line):
         return "caption"
+    if _POSITIONS.match(line):
+        return "caption"
     if (line[-1] not in '.!?"”’)' and _SLASH_CREDIT.search(line)) or _CREDIT_END.search(line):
         return "caption"
     return None
@@ -113,7 +118,7 @@ def furniture_spans(text: str) -> list[tuple[int, int, str]]:
         out.extend(
             (sa, sb, "caption")
             for sa, sb in sentence_spans(text, a, b)
-            if _CREDIT_FIRST.match(text[sa:sb])
+            if _CREDIT_FIRST.match(text[sa:sb]) or _POSITIONS.match(text[sa:sb])
         )
     return out
 

@@ -160,7 +160,9 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "By Jane Smith and John Doe\n"
         "Video Ad Feedback 01:15 - Source: CNN\n"
         "Facebook Twitter Email\n"
-        "►Grocery store shelves bare?: These products may be hard to find"
+        "►Grocery store shelves bare?: These products may be hard to find\n"
+        "From left are former Prime Ministers John Major and David Cameron.\n"
+        "Watch Mr. Happy Face get crowned the World's Ugliest Dog here"
     )
     roles = [furniture_role(line) for line in text.splitlines()]
     assert roles == [
@@ -173,6 +175,8 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "ad",
         "widget",
         "prompt",
+        "caption",
+        "prompt",
     ]
     blocks = {text[b.start : b.end]: (b.kind, b.role) for b in parse_blocks(text)}
     assert blocks[text.splitlines()[0]] == ("furniture", "caption")
@@ -182,8 +186,9 @@ def test_page_furniture_is_marked_at_structure_time() -> None:
         "You’ll soon be able to sign up for a cheaper version of Netflix with ads.",
         "A public-address announcement asked protesters to leave as a courtesy to the players.",
         "He said the plan would take effect next month after a final review by the state.",
+        "Watch out for ice on the roads, officials said here on Monday.",
     ]
-    assert [furniture_role(line) for line in prose] == [None, None, None]
+    assert [furniture_role(line) for line in prose] == [None, None, None, None]
 
 
 def test_a_caption_that_opens_with_its_credit_is_furniture_even_inside_prose() -> None:
