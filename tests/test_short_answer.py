@@ -288,18 +288,14 @@ def test_an_ordinary_word_opening_a_sentence_is_not_its_named_subject(embedder) 
     assert first.startswith("A 40-day boycott against Target"), answer.answer
 
 
-def test_the_subject_after_a_dateline_or_a_fronted_adverbial() -> None:
+def test_the_subject_after_a_fronted_adverbial() -> None:
     """ "In June, Toyota issued…": the name after a fronted adverbial of common words and dates
-    is the subject; a dateline ("WASHINGTON −") names no one; a list of names after "After"
-    is no adverbial."""
+    is the subject; a list of names after "After" is no adverbial."""
     question = "Which automaker is offering to buy back its SUVs?"
     assert _spans("In June, Toyota issued a warning to owners of its SUV.", question)[0] == (
         "Toyota",
         True,
     )
-    assert _spans("WASHINGTON − President Joe Biden said he will act.", question) == [
-        ("President Joe Biden", True)
-    ]
     assert ("Canada", True) not in _spans(
         "After the United States, Canada and Mexico make history hosting the World Cup.", question
     )

@@ -335,10 +335,9 @@ def _figures(sentence: str, prefer_money: bool) -> list[Span]:
 def _names(sentence: str, kind: str) -> list[Span]:
     out: list[Span] = []
     dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
-    # "(CNN)" or "WASHINGTON —" opening a story is its dateline
-    for tag in (_SOURCE_TAG.match(sentence), _DATELINE_OPEN.match(sentence)):
-        if tag:
-            dates.append((tag.start(), tag.end()))
+    tag = _SOURCE_TAG.match(sentence)  # "(CNN)" opening a story is its dateline
+    if tag:
+        dates.append((tag.start(), tag.end()))
     owner_subject = -1  # where a name owned by the sentence's subject starts ("Italy's Mount Etna")
     for start, text in _runs(sentence):
         possessive = bool(_POSSESSIVE_END.search(text))
@@ -482,12 +481,9 @@ _CALENDAR_WORD = (
     r"August|September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|"
     r"Saturday|Sunday"
 )
-# what may stand before a sentence's subject: a dateline ("WASHINGTON —", "BOULDER, Colo. −")
-# or a fronted adverbial of common words and dates closed by a comma ("In June, Toyota issued…",
-# "Meanwhile, Apple…"; not "After the United States, Canada and Mexico…", a list of names)
-_DATELINE_OPEN = re.compile(
-    r"^\W*[A-Z][A-Z.\- ]{2,}(?:,\s[A-Z][a-z]+\.?)?\s*(?:\([^)]*\)\s*)?[—–−-]+\s*"
-)
+# what may stand before a sentence's subject: a fronted adverbial of common words and dates
+# closed by a comma ("In June, Toyota issued…", "Meanwhile, Apple…"; not "After the United
+# States, Canada and Mexico…", a list of names)
 _FRONTED = re.compile(
     r"(?:In|On|At|By|After|Before|During|Since|Until|Over|Earlier|Later|Last|This|Next|"
     r"Meanwhile|However|Still|Now|Today|Yesterday|Overall|Instead|Separately)"
@@ -496,9 +492,8 @@ _FRONTED = re.compile(
 
 
 def _clause_start(sentence: str) -> int:
-    """Where the sentence's main clause starts: after a dateline or a fronted adverbial."""
-    dateline = _DATELINE_OPEN.match(sentence)
-    at = dateline.end() if dateline else _first_word_start(sentence)
+    """Where the sentence's main clause starts: after a fronted adverbial."""
+    at = _first_word_start(sentence)
     fronted = _FRONTED.match(sentence, at)
     return fronted.end() if fronted else at
 
