@@ -313,3 +313,15 @@ def test_a_name_is_held_by_its_proper_words() -> None:
     assert not answer.found, answer.answer
     held = text.replace("Conn Smythe", "Hart")
     assert ExtractiveAnswerer().answer(question, [_hit(1, held, "Makar wins", 0.6)]).found
+
+
+def test_a_name_keeps_its_particles() -> None:
+    """ "Coeur d’Alene", "Ayman al-Zawahiri", "al Qaeda": a particle written onto a word of
+    the name, or opening it, is part of it."""
+    question = "Who was killed in the strike?"
+    sentence = "The strike in Coeur d’Alene killed al Qaeda leader Ayman al-Zawahiri on Sunday."
+    assert [text for text, _ in _spans(sentence, question)] == [
+        "Coeur d’Alene",
+        "al Qaeda",
+        "Ayman al-Zawahiri",
+    ]

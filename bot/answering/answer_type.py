@@ -182,8 +182,14 @@ def _which(wh: str, noun: str, ask: str) -> Asked:
 # an abbreviation keeps its full stops ("U.S. Navy", not "U.S"); other words end in a letter
 _WORD = r"(?:[A-Z]\.){2,}|[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
 _CONNECTOR = r"(?:of|the|de|du|del|la|le|von|van|der|for|&|y|al|bin)"
-# names join their words with up to two connectors: "House of the Dragon", "Bank of America"
-_NAME_RUN = re.compile(rf"(?<![\w’'-])(?:{_WORD})(?:\s(?:{_CONNECTOR}\s){{0,2}}(?:{_WORD}))*")
+# a particle written onto a name's word: "Coeur d’Alene", "Ayman al-Zawahiri"
+_ELIDED = r"(?:d[’']|l[’']|al-|el-)"
+# names join their words with up to two connectors: "House of the Dragon", "Bank of America";
+# a name may open with "al" or "el" ("al Qaeda")
+_NAME_RUN = re.compile(
+    rf"(?<![\w’'-])(?:(?:al|el)\s)?{_ELIDED}?(?:{_WORD})"
+    rf"(?:\s(?:{_CONNECTOR}\s){{0,2}}{_ELIDED}?(?:{_WORD}))*"
+)
 # a title in quotation marks, every word capitalised but the short function words:
 # “Thor: Love and Thunder”, “House of the Dragon” (a quoted remark is written in sentence case)
 _QUOTED = re.compile(r"[“\"](?P<title>[A-Z0-9][^“”\"]{0,80}?)[,.]?[”\"]")
