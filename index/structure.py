@@ -46,6 +46,8 @@ _CREDIT_FIRST = re.compile(
     rf"(?:(?:{_NAME}\s){{1,3}}{_NAME}(?:/{_NAME}(?:\s(?:via|of|and|de))?)+"
     rf"|{_NAME}(?:/{_NAME}(?:\s{_NAME})*)*/(?:Getty Images|AP|AFP|Reuters|EPA|Bloomberg))\s+\S"
 )
+# a call to follow a link, also inside a paragraph ("Watch Mr. Happy Face get crowned here")
+_WATCH_HERE = re.compile(r"^(?:Watch|See|Listen)\b.{0,80}\b(?:here|below)\W*$")
 # a caption that says where each person stands ("From left, …", "Left to right: …")
 _POSITIONS = re.compile(r"^\(?(?:From (?:left|right)\b|Left to right\b|Clockwise from\b|L-R\b)")
 _CAPTION_START = re.compile(r"^(?:Photo(?:graph|grapher)?s?|Image|Pictured|Caption)\s*:", re.I)
@@ -60,7 +62,6 @@ _BYLINE = re.compile(
 )
 _CALL_TO_ACTION = re.compile(
     r"^(?:[►▶»]|Read (?:more|the full)|Related\b|Sign up|Subscribe\b|Click here|Watch\s?:|Listen\s?:|"
-    r"(?:Watch|See|Listen)\b.{0,80}\b(?:here|below)\W*$|"
     r"Follow (?:us|\w+ on)|Share (?:this|on|your)|Download (?:the|our)|Get (?:the|our|\w+['’]s)\b.{0,40}"
     r"newsletter|This (?:story|article) (?:is|was) part of|FLASH SALE|©|Copyright\b)",
     re.I,
@@ -88,7 +89,9 @@ def furniture_role(line: str) -> str | None:
         return "ad"
     if _WIDGET.match(line):
         return "widget"
-    if _CALL_TO_ACTION.match(line) or (len(line) < 300 and _SIGN_UP.search(line)):
+    if _CALL_TO_ACTION.match(line) or _WATCH_HERE.match(line):
+        return "prompt"
+    if len(line) < 300 and _SIGN_UP.search(line):
         return "prompt"
     if POST_ATTRIBUTION.match(line):
         return None  # an embedded post's attribution is handled as a post
@@ -107,19 +110,19 @@ def furniture_role(line: str) -> str | None:
 
 def furniture_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, role)`` of every furniture line of ``text`` (offsets into ``text``), and of
-    every caption that opens with its credit inside a line of prose (a photo gallery flattened
-    into one paragraph: "…since independence. Sherwin Crasto/AP A man bows before…")."""
+    every caption or link prompt inside a line of prose (a photo gallery flattened into one
+    paragraph: "…since independence. Sherwin Crasto/AP A man bows before…")."""
     out = []
     for a, b in _lines(text):
         role = furniture_role(text[a:b])
         if role is not None:
             out.append((a, b, role))
             continue
-        out.extend(
-            (sa, sb, "caption")
-            for sa, sb in sentence_spans(text, a, b)
-            if _CREDIT_FIRST.match(text[sa:sb]) or _POSITIONS.match(text[sa:sb])
-        )
+        for sa, sb in sentence_spans(text, a, b):
+            if _CREDIT_FIRST.match(text[sa:sb]) or _POSITIONS.match(text[sa:sb]):
+                out.append((sa, sb, "caption"))
+            elif _WATCH_HERE.match(text[sa:sb]):
+                out.append((sa, sb, "prompt"))
     return out
 
 

@@ -201,6 +201,10 @@ def test_a_caption_that_opens_with_its_credit_is_furniture_even_inside_prose() -
         "Joe Skipper/Reuters People watch the rocket take off from the launch control center.\n"
         "AC/DC announced a world tour on Monday. The US/Mexico border reopened on Tuesday."
     )
+    prompt = "The dog won. Watch the video of the ceremony here. The judges loved him."
+    assert [prompt[a:b] for a, b, _ in furniture_spans(prompt)] == [
+        "Watch the video of the ceremony here."
+    ]
     marked = [text[a:b] for a, b, role in furniture_spans(text) if role == "caption"]
     assert [m.split("/")[0] for m in marked] == [
         "Douglas E. Curran",
