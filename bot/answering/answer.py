@@ -27,7 +27,12 @@ from bot.answering.answer_type import (
     spans_of,
 )
 from bot.answering.followup import Turn, standalone_query
-from bot.answering.short_answer import lower_case_words, ordinary_words, pick_short_answer
+from bot.answering.short_answer import (
+    is_ordinary_word,
+    lower_case_words,
+    ordinary_words,
+    pick_short_answer,
+)
 from index.search import Hit, tokenize
 from index.sentences import sentence_spans
 from index.structure import POST_ATTRIBUTION, furniture_spans
@@ -371,7 +376,9 @@ class ExtractiveAnswerer:
         for c, sim in zip(top, similarity, strict=True):
             score = 0.45 * float(sim) + 0.35 * c.overlap + 0.10 * max(c.hit.dense, 0.0)
             score += 0.05 / (c.hit_rank + 1)
-            if asked.kind in (NAME, PLACE) and any(_names_subject(s, ordinary) for s in c.spans):
+            if asked.kind in (NAME, PLACE) and any(
+                s.subject and not is_ordinary_word(s, ordinary) for s in c.spans
+            ):
                 score += 0.10  # what the question asks about is what the sentence is about
             if _DANGLING.match(c.text):
                 score -= 0.10  # "She played…": its subject is in a sentence not quoted
@@ -446,13 +453,6 @@ class ExtractiveAnswerer:
             chosen.append(c)
             seen |= new
         return chosen
-
-
-def _names_subject(span: Span, ordinary: set[str]) -> bool:
-    """Is the span a name that is the sentence's subject? One capitalised word opening the
-    sentence that the passages also write in lower case is an ordinary word ("More boycotts
-    are planned…", "Additional funds…"), not a name."""
-    return span.subject and not (span.initial and span.text.lower() in ordinary)
 
 
 def _holds_kind(c: Candidate, asked: Asked) -> bool:

@@ -64,6 +64,13 @@ def ordinary_words(candidates: list[Candidate]) -> set[str]:
     return lower_case_words({id(c.hit): c.hit.text for c in candidates}.values())
 
 
+def is_ordinary_word(span: Span, ordinary: set[str]) -> bool:
+    """One capitalised word that the passages also write in lower case (``ordinary``) is an
+    ordinary word capitalised as a title or to open a sentence ("The President…", "More
+    boycotts…"), not a name."""
+    return " " not in span.text and span.text.lower() in ordinary
+
+
 def lower_case_words(texts: Iterable[str]) -> set[str]:
     """The words ``texts`` write in lower case (ordinary words, not names)."""
     return {w for text in texts for w in _LOWER_WORD.findall(text)}
@@ -106,7 +113,7 @@ def pick_short_answer(
             continue
         said.add(text)
         for i, span in enumerate(c.spans):
-            if " " not in span.text and span.text.lower() in ordinary:
+            if is_ordinary_word(span, ordinary):
                 continue  # "The President said…": a title, not a name
             key = tuple(tokenize(span.text)) or (span.text.lower(),)
             if asked.kind in (NAME, PLACE):  # the sentence's subject, or something else in it
