@@ -143,7 +143,9 @@ def window_scan(service: Any, repeats: int = 3) -> dict[str, list[float]]:
     the revision before (index/dense.py); seconds of each."""
     searcher = service.searcher
     dense = searcher.dense
-    kept = next(w for w in dense._kept.values() if w.vectors is not None)
+    kept = next((w for w in dense._kept.values() if w.vectors is not None), None)
+    if kept is None:  # no question of the store named a time
+        return {}
     meta = searcher.snapshot().meta
     took: dict[str, list[float]] = {"read again": [], "taken from the revision before": []}
     with searcher.keyword.reading() as reader:
@@ -223,6 +225,8 @@ def render(result: dict[str, Any]) -> str:
         rows,
     )
     windows = result["windows"]
+    if not windows:
+        return head + "\n\n" + table
     scans = "; ".join(
         f"{name}: " + " / ".join(f"{s * 1000:.1f}" for s in took) + " ms"
         for name, took in windows.items()
