@@ -33,11 +33,13 @@ VECTOR_READ_BATCH = 1_000  # a window is read in parts, to bound the memory a re
 
 @dataclass(frozen=True)
 class Vectors:
-    """The stored vectors of some chunks: ``matrix[rows[chunk_id]]``, ids in row order."""
+    """The stored vectors of some chunks of one generation: ``matrix[rows[chunk_id]]``, ids in
+    row order."""
 
     ids: list[str]
     matrix: np.ndarray
     rows: dict[str, int]
+    generation: int = -1
 
 
 @dataclass
@@ -49,6 +51,7 @@ class DateSlice:
     ids: list[str]  # the chunks inside the window
     days: tuple[str, ...]  # the publication days inside
     vectors: Vectors | None = None  # read on the window's first scan
+    earlier: Vectors | None = None  # an earlier revision's, of the same dates, until that scan
 
     @property
     def count(self) -> int:
@@ -84,6 +87,7 @@ class DenseSearch:
             since, until, [cid for cid, _ in inside], tuple(sorted({d for _, d in inside}))
         )
         with self._lock:
+            window.earlier = self._earlier(since, until)
             self._kept[key] = window
             while len(self._kept) > WINDOWS_KEPT:
                 self._kept.popitem(last=False)
@@ -145,20 +149,45 @@ class DenseSearch:
         ]
 
     def _vectors(self, generation: int, window: DateSlice, dimension: int) -> Vectors:
-        """The stored vectors of a window's chunks, read on its first scan and kept with it."""
+        """The stored vectors of a window's chunks, read on its first scan and kept with it.
+
+        A new revision makes a new window of the same dates, which holds nearly the same chunks:
+        the vectors an earlier revision's window holds are taken from it, and only the others
+        are read (a chunk id names its article's version and its place in it, and a generation
+        has one model, so an id's vector never changes). After an update the first question of
+        a week then reads the week's new chunks, not all of its 2,000-3,000 (85 ms at 100,000)."""
         if window.vectors is not None:
             return window.vectors
+        held = window.earlier
+        window.earlier = None
+        if held is None or held.generation != generation:
+            held = Vectors([], np.zeros((0, dimension), dtype=np.float32), {}, generation)
+        read = self._read(generation, [cid for cid in window.ids if cid not in held.rows])
         ids: list[str] = []
         rows: list[np.ndarray] = []
-        for start in range(0, len(window.ids), VECTOR_READ_BATCH):  # bounded transient memory
-            batch = window.ids[start : start + VECTOR_READ_BATCH]
-            vectors = self.store.vectors(generation, batch)
-            found = [cid for cid in batch if cid in vectors]
-            ids.extend(found)
-            rows.extend(vectors[cid] for cid in found)
+        for cid in window.ids:
+            row = held.rows.get(cid)
+            vector = held.matrix[row] if row is not None else read.get(cid)
+            if vector is not None:
+                ids.append(cid)
+                rows.append(vector)
         matrix = np.stack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
-        window.vectors = Vectors(ids, matrix, {cid: row for row, cid in enumerate(ids)})
+        rows_of = {cid: row for row, cid in enumerate(ids)}
+        window.vectors = Vectors(ids, matrix, rows_of, generation)
         return window.vectors
+
+    def _read(self, generation: int, ids: list[str]) -> dict[str, np.ndarray]:
+        read: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), VECTOR_READ_BATCH):  # bounded transient memory
+            read.update(self.store.vectors(generation, ids[start : start + VECTOR_READ_BATCH]))
+        return read
+
+    def _earlier(self, since: str | None, until: str | None) -> Vectors | None:
+        """The vectors of the newest kept window of these dates (of an earlier revision)."""
+        for kept in reversed(self._kept.values()):
+            if (kept.since, kept.until) == (since, until) and kept.vectors is not None:
+                return kept.vectors
+        return None
 
     def fill_similarity(
         self, hits: list[Hit], vector: np.ndarray, generation: int, revision: Hashable

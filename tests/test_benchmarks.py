@@ -74,3 +74,28 @@ def test_load_benchmark_quick(tmp_path: Path) -> None:
         row = _row(out, label)
         assert row[6] == "**0**", row  # the errors column
         assert float(row[2].strip("*")) > 0
+
+
+def test_first_answer_benchmark_on_the_seed_index(seed_folder: Path) -> None:
+    out = _run(
+        "benchmarks.first_answer",
+        *("--store", str(seed_folder / "data"), "--repeats", "1"),
+        *("--question", "Why did Sheinbaum reject Trump's offer to send troops?"),
+    )
+    row = next(line for line in out.splitlines() if line.startswith("| this checkout"))
+    printed, exited = (float(cell) for cell in row.split("|")[2:4])
+    assert 0 < printed <= exited
+
+
+def test_reopen_wait_benchmark_on_a_copy_of_the_seed_index(
+    seed_folder: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(seed_folder / "data", data)
+    questions = ["Why did Sheinbaum reject Trump's offer?", "What did Trump say this week?"]
+    (data / "scale-questions.json").write_text(json.dumps(questions))
+    out = _run("benchmarks.reopen_wait", "--store", str(data), "--rounds", "1")
+    rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
+    assert {"alone", "reopen here", "reopen elsewhere", "lock only"} <= rows

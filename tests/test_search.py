@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answering.service import build_service
@@ -13,7 +14,7 @@ from bot.settings import Settings
 from index import dense
 from index.build import build_index
 from index.embedding import Embedder
-from index.search import Hit, spread_articles
+from index.search import Hit, HybridSearcher, spread_articles
 from tests.conftest import make_settings
 
 QUERY = "federal government mandatory water cuts Ardent River reservoirs states"
@@ -210,3 +211,43 @@ def test_a_scanned_window_sees_articles_indexed_after_it_was_read(
     _dated(tmp_path, ["2025-03-10", "2025-03-10"])  # another story of the same day
     build_index(settings, embedder=embedder)
     assert len(dense_urls()) == 2
+
+
+def test_a_new_revision_s_window_reads_only_the_vectors_it_does_not_hold(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """After an update, the first scan of a week reads the vectors of the week's new chunks
+    only, and finds what a searcher that reads them all finds, to the bit."""
+    (tmp_path / "articles").mkdir()
+    _dated(tmp_path, ["2025-03-08", "2025-03-09", "2025-03-10"])
+    settings = make_settings(tmp_path)
+    build_index(settings, embedder=embedder)
+    searcher = build_service(settings, embedder=embedder).searcher
+    vector = embedder.encode(["ferry timetable tides"])[0]
+    store = searcher.store
+    real = store.vectors
+    asked: list[str] = []
+
+    def vectors(generation: int, ids: list[str]) -> dict[str, np.ndarray]:
+        asked.extend(ids)
+        return real(generation, ids)
+
+    store.vectors = vectors  # type: ignore[assignment,method-assign]  # records, then reads
+
+    def scan(on: HybridSearcher) -> list[tuple[str, float | None]]:
+        snap = on.snapshot()
+        window = on._window(snap, date(2025, 3, 6), date(2025, 3, 12))
+        assert window is not None
+        return [(h.chunk_id, h.dense) for h in on.dense_hits(snap, vector, 10, window)]
+
+    first = scan(searcher)
+    held = set(asked)
+    assert len(first) == len(held) >= 3
+    asked.clear()
+    _dated(tmp_path, ["2025-03-08", "2025-03-09", "2025-03-10", "2025-03-11"])
+    build_index(settings, embedder=embedder)
+    after = scan(searcher)
+    assert asked and not set(asked) & held, "only the new story's chunks are read"
+    fresh = build_service(settings, embedder=embedder).searcher
+    assert after == scan(fresh)
+    assert len(after) == len(first) + len(asked)

@@ -146,14 +146,15 @@ class AnswerService:
         return dict(self._status[1])
 
     def warm_up(self) -> bool:
-        """Load the embedding model and open the index (the store's revision and the keyword
-        index, built from the store when it is missing) now, so the first question does not wait
-        for them. False when there is nothing to load yet or
+        """Load the embedding model and open the index (the store's revision, the keyword
+        index, built from the store when it is missing, and Chroma's vector index) now, so the
+        first question does not wait for them. False when there is nothing to load yet or
         the store cannot be reached (the first question then says so)."""
         started = time.perf_counter()
         try:
             self.searcher.embedder.encode(["warm-up"])
-            self.searcher.snapshot()
+            meta = self.searcher.snapshot().meta
+            self.searcher.store.load_vectors(meta.generation, meta.dimension)
         except NewsbotError as error:
             log.info("warm-up skipped: %s", error)
             return False

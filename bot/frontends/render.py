@@ -12,10 +12,10 @@ from rich.table import Table
 
 from bot.answering.answer import Answer, Citation
 from bot.text import shorten
-from index.build import BuildReport, RestoreReport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the build's modules (ftfy, the readers) are not imported to print an answer
     from index.arrivals import IntakeReport
+    from index.build import BuildReport, RestoreReport
 
 _STATUS_STYLE = {
     "added": "green",
