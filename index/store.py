@@ -751,17 +751,22 @@ class Store:
         self.vectors_load_s = time.perf_counter() - started
         return self.vectors_load_s
 
-    def load_vectors_later(self) -> threading.Thread:
-        """Load the live generation's vector index in a thread of its own, while the process
-        gets on with its start (importing the answering code, loading the embedding model):
-        the first question's vector query then finds it loaded, or waits for the load under
-        way (Chroma loads it once). A failure here is left to the first question to meet."""
+    def load_vectors_later(self, meta: IndexMeta | None) -> threading.Thread:
+        """Load the vector index of ``meta``'s generation (the store's record, read by the
+        caller) in a thread of its own, while the process gets on with its start (importing
+        the answering code, loading the embedding model). A failure here is left to the first
+        question to meet.
+
+        The caller must not use the store until the thread is done (``join`` it): Chroma
+        rewrites a collection's index files when it loads them, and loads in two threads at
+        once needed more room than one after the other (on a nearly full disk, ``newsbot ask``
+        then failed in about 1 of 10 runs, tests/test_local_faults.py)."""
 
         def run() -> None:
+            if meta is None or not meta.dimension:
+                return
             try:
-                meta = self.meta()
-                if meta is not None and meta.dimension:
-                    self.load_vectors(meta.generation, meta.dimension)
+                self.load_vectors(meta.generation, meta.dimension)
             except Exception as error:  # the first question reads the store again and says why
                 log.debug("the vector index was not loaded ahead: %s", error)
 

@@ -239,7 +239,7 @@ def test_a_full_disk_is_one_message_and_the_index_keeps_answering(tmp_path: Path
         "run it again.",
     )
     code, answer = steps["ask"]
-    assert code == 0 and "Sheinbaum firmly rejected" in answer
+    assert code == 0 and "Sheinbaum firmly rejected" in answer, answer
     assert steps["full"] == (
         1,
         f"error: No space left on the disk holding the index at {store}. Nothing indexed is "

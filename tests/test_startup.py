@@ -114,7 +114,7 @@ def test_the_vector_index_loaded_beside_the_start_gives_the_same_answer(
     """``load_vectors_later`` loads Chroma's vector index in a thread while the process starts;
     the answers are those of a store whose first question loads it."""
     store = Store.open(seed_settings)
-    loading = store.load_vectors_later()
+    loading = store.load_vectors_later(store.meta())
     loading.join(60)
     assert store.vectors_load_s is not None
     ahead = build_service(seed_settings, store=store, embedder=embedder).ask(QUESTION)
@@ -126,7 +126,7 @@ def test_the_vector_index_loaded_beside_the_start_gives_the_same_answer(
 
 def test_loading_the_vector_index_ahead_of_an_empty_store_does_nothing(tmp_path: Path) -> None:
     store = Store.open(make_settings(tmp_path))
-    store.load_vectors_later().join(60)
+    store.load_vectors_later(store.meta()).join(60)
     assert store.vectors_load_s is None
     assert store.meta() is None
 

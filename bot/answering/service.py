@@ -192,15 +192,18 @@ def build_store(settings: StoreSettings) -> Store:
     return Store.open(settings)
 
 
-def build_embedder(settings: IndexSettings, store: Store | None = None) -> Embedder:
-    """The embedder the settings name; with ``auto``, the one the index in ``store`` was built
-    with (index/embedding.py: :func:`choose_backend`), so a query's vector matches the index's."""
-    recorded = None
-    if settings.embedding_backend == "auto" and store is not None:
+def build_embedder(
+    settings: IndexSettings, store: Store | None = None, meta: IndexMeta | None = None
+) -> Embedder:
+    """The embedder the settings name; with ``auto``, the one the index in ``store`` (or the
+    store record ``meta``, already read) was built with (index/embedding.py:
+    :func:`choose_backend`), so a query's vector matches the index's."""
+    recorded = meta.embedding_model if meta is not None else None
+    if settings.embedding_backend == "auto" and store is not None and meta is None:
         with contextlib.suppress(NewsbotError):  # no index, or no store yet: the machine's pick
-            meta = store.meta()
-            recorded = meta.embedding_model if meta is not None else None
-    return embedder_for(settings, recorded)
+            read = store.meta()
+            recorded = read.embedding_model if read is not None else None
+    return embedder_for(settings, recorded if settings.embedding_backend == "auto" else None)
 
 
 def build_service(

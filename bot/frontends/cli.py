@@ -198,11 +198,17 @@ def ask(
     with _user_errors():
         first, last = parse_day(since, "--since"), parse_day(until, "--until")
         store = Store.open(settings)
-        store.load_vectors_later()  # beside the imports below and the model's loading
-        from bot.answering.service import build_service
+        meta = store.meta()
+        # Chroma's vector index loads beside the imports below and the model's loading; nothing
+        # else uses the store until it is done (Store.load_vectors_later)
+        loading = store.load_vectors_later(meta)
+        from bot.answering.service import build_embedder, build_service
         from bot.frontends.render import print_answer
 
-        service = build_service(settings, store=store)
+        embedder = build_embedder(settings, meta=meta)
+        embedder.encode(["warm-up"])  # loads the model now, beside the vector index
+        loading.join()
+        service = build_service(settings, store=store, embedder=embedder)
         with _streaming(service.answerer.streams and not as_json) as on_text:
             answer = service.ask(question, k, since=first, until=last, on_text=on_text)
     if as_json:
