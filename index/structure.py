@@ -89,19 +89,17 @@ def furniture_role(line: str) -> str | None:
         return "ad"
     if _WIDGET.match(line):
         return "widget"
-    if _CALL_TO_ACTION.match(line) or _WATCH_HERE.match(line):
+    if _CALL_TO_ACTION.match(line) or (len(line) < 300 and _SIGN_UP.search(line)):
         return "prompt"
-    if len(line) < 300 and _SIGN_UP.search(line):
-        return "prompt"
+    if role := _sentence_role(line):
+        return role
     if POST_ATTRIBUTION.match(line):
         return None  # an embedded post's attribution is handled as a post
     if _RULE.match(line) or _DATELINE.match(line):
         return "dateline"
     if len(line) <= 80 and _BYLINE.match(line):
         return "byline"
-    if _CAPTION_START.match(line) or _GALLERY.search(line) or _CREDIT_FIRST.match(line):
-        return "caption"
-    if _POSITIONS.match(line):
+    if _CAPTION_START.match(line) or _GALLERY.search(line):
         return "caption"
     if (line[-1] not in '.!?"”’)' and _SLASH_CREDIT.search(line)) or _CREDIT_END.search(line):
         return "caption"
@@ -119,11 +117,19 @@ def furniture_spans(text: str) -> list[tuple[int, int, str]]:
             out.append((a, b, role))
             continue
         for sa, sb in sentence_spans(text, a, b):
-            if _CREDIT_FIRST.match(text[sa:sb]) or _POSITIONS.match(text[sa:sb]):
-                out.append((sa, sb, "caption"))
-            elif _WATCH_HERE.match(text[sa:sb]):
-                out.append((sa, sb, "prompt"))
+            if role := _sentence_role(text[sa:sb]):
+                out.append((sa, sb, role))
     return out
+
+
+def _sentence_role(sentence: str) -> str | None:
+    """The furniture a sentence can be on its own, inside a line of prose: a caption that
+    opens with its credit or says who stands where, or a prompt to follow a link."""
+    if _CREDIT_FIRST.match(sentence) or _POSITIONS.match(sentence):
+        return "caption"
+    if _WATCH_HERE.match(sentence):
+        return "prompt"
+    return None
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,7 @@ class ExtractiveAnswerer:
         out = []
         for rank, hit in enumerate(hits):
             furniture = furniture_spans(hit.text)
-            passage = set(tokenize(hit.text))
+            passage = _words(hit) if kind else set()  # only a name of the class asks for it
             title = set(  # what a reader reads the sentence under
                 tokenize(f"{hit.passage.title}\n{hit.passage.section}")
             )

@@ -198,12 +198,12 @@ def build_embedder(
     """The embedder the settings name; with ``auto``, the one the index in ``store`` (or the
     store record ``meta``, already read) was built with (index/embedding.py:
     :func:`choose_backend`), so a query's vector matches the index's."""
-    recorded = meta.embedding_model if meta is not None else None
-    if settings.embedding_backend == "auto" and store is not None and meta is None:
+    if settings.embedding_backend != "auto":
+        return embedder_for(settings, None)
+    if meta is None and store is not None:
         with contextlib.suppress(NewsbotError):  # no index, or no store yet: the machine's pick
-            read = store.meta()
-            recorded = read.embedding_model if read is not None else None
-    return embedder_for(settings, recorded if settings.embedding_backend == "auto" else None)
+            meta = store.meta()
+    return embedder_for(settings, meta.embedding_model if meta is not None else None)
 
 
 def build_service(
