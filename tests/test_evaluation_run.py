@@ -98,6 +98,12 @@ def test_run_eval_quick_mode_and_cache(tmp_path: Path) -> None:
         for key in ("hybrid_rank", "dense_rank", "bm25_rank"):
             assert row[key] is None or row[key] >= 1
 
+    # the questions whose article is not indexed, one row each, agreeing with the refusal rate
+    refusals = first["refusal_rows"]
+    assert refusals and {"id", "question", "gold_answer", "answer", "refused"} <= set(refusals[0])
+    assert sum(r["refused"] for r in refusals) / len(refusals) == metrics["refusal"]
+    assert all(not (r["refused"] and r["answered_right"]) for r in refusals)
+
     console = Console(file=io.StringIO(), width=120)
     render_table(first, console)
     table = console.file.getvalue()

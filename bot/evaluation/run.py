@@ -181,7 +181,9 @@ def run_eval(
     generation = snapshot.meta.generation
 
     rows, ranks, latencies, validity = _ask_all(service, corpus, questions, generation, k, progress)
-    refused, answered = _refusals(service, refusal_questions, progress)
+    refusal_rows = _refusals(service, refusal_questions, progress)
+    refused = [r["refused"] for r in refusal_rows]
+    answered = [r["answered_right"] for r in refusal_rows]
 
     metrics: dict[str, Any] = {}
     for method in ("hybrid", "dense", "bm25"):
@@ -243,6 +245,7 @@ def run_eval(
         },
         "metrics": metrics,
         "rows": rows,
+        "refusal_rows": refusal_rows,
     }
 
 
@@ -338,16 +341,26 @@ def _ask(service: AnswerService, question: Question) -> Answer:
 
 def _refusals(
     service: AnswerService, questions: Sequence[Question], progress: ProgressFn | None
-) -> tuple[list[bool], list[bool]]:
-    """Per question: was it refused, and was it answered with the gold answer all the same."""
-    refused, answered = [], []
+) -> list[dict[str, Any]]:
+    """Per question whose article is not indexed: was it refused, and was it answered with the
+    gold answer all the same (another indexed page may carry the same news)."""
+    rows = []
     for done, question in enumerate(questions, start=1):
         answer = _ask(service, question)
-        refused.append(not answer.found)
-        answered.append(answer.found and answer_hit(question.answer_text, _evidence(answer)))
+        rows.append(
+            {
+                "id": question.id,
+                "question": question.sentence,
+                "gold_answer": question.answer_text,
+                "answer": answer.answer,
+                "refused": not answer.found,
+                "answered_right": answer.found
+                and answer_hit(question.answer_text, _evidence(answer)),
+            }
+        )
         if progress:
             progress("refusal", done, len(questions))
-    return refused, answered
+    return rows
 
 
 def _dense_hits(service: AnswerService, query: str, k: int) -> list[Hit]:
