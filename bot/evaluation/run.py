@@ -182,8 +182,6 @@ def run_eval(
 
     rows, ranks, latencies, validity = _ask_all(service, corpus, questions, generation, k, progress)
     refusal_rows = _refusals(service, refusal_questions, progress)
-    refused = [r["refused"] for r in refusal_rows]
-    answered = [r["answered_right"] for r in refusal_rows]
 
     metrics: dict[str, Any] = {}
     for method in ("hybrid", "dense", "bm25"):
@@ -212,10 +210,10 @@ def run_eval(
             "mc_accuracy_first_listed": _mean(r["mc_correct_first_listed"] for r in rows),
             "found_rate": _mean(r["found"] for r in rows),
             "citation_validity": _mean(validity) if validity else 1.0,
-            "refusal": _mean(refused) if refused else 0.0,
+            "refusal": _mean(r["refused"] for r in refusal_rows),
             # of those questions, answered anyway with the gold answer, from other indexed pages
             # (with --distractors a newsletter or another outlet often carries the same news)
-            "refusal_answered_right": _mean(answered) if answered else 0.0,
+            "refusal_answered_right": _mean(r["answered_right"] for r in refusal_rows),
             "latency_p50": _percentile(latencies, 50),
             "latency_p95": _percentile(latencies, 95),
             "answer_stage_p50": _percentile([r["timings"].get("answer", 0.0) for r in rows], 50),
@@ -232,7 +230,7 @@ def run_eval(
         "weeks": list(weeks) if weeks is not None else None,
         "questions": n,
         "boilerplate_only": len(split.boilerplate_only()),
-        "refusal_questions": len(refused),
+        "refusal_questions": len(refusal_rows),
         "k": k,
         "index": {
             "articles": snapshot.articles,
