@@ -28,6 +28,7 @@ from bot.answering.answer_type import (
 )
 from bot.answering.followup import Turn, standalone_query
 from bot.answering.short_answer import (
+    class_fit,
     is_ordinary_word,
     lower_case_words,
     ordinary_words,
@@ -39,6 +40,9 @@ from index.structure import POST_ATTRIBUTION, furniture_spans
 
 Embed = Callable[[list[str]], np.ndarray]  # normalised vectors, one row per text
 RANKED = 8  # candidates re-scored with the embedder (the rest are far behind on words)
+# weight, in the re-scoring, of how well a sentence's best span fits the class the question
+# names: a sentence naming a member of the class asked for holds what is asked
+CLASS_WEIGHT = 0.2
 
 
 class SentenceVectors:
@@ -365,17 +369,20 @@ class ExtractiveAnswerer:
         self, question: str, terms: set[str], asked: Asked, candidates: list[Candidate]
     ) -> list[Candidate]:
         """Re-score the best candidates by how well each answers: the embedding similarity of
-        sentence and question joins the word scores (when an embedder is given)."""
+        sentence and question joins the word scores (when an embedder is given), and so does,
+        when the question names the class of its answer, how well the sentence's best span fits
+        that class (:meth:`_fits`)."""
         top = candidates[: max(self.rerank, 1)]
         if self.embed is None or not top:
             return sorted(top, key=lambda c: (_holds_kind(c, asked), c.score), reverse=True)
         vectors = self.embed([question, *(c.text for c in top)])
         similarity = vectors[1:] @ vectors[0]
         ordinary = ordinary_words(top) if asked.kind in (NAME, PLACE) else set()
+        fits = self._fits(top, asked, ordinary)
         ranked = []
-        for c, sim in zip(top, similarity, strict=True):
+        for c, sim, fit in zip(top, similarity, fits, strict=True):
             score = 0.45 * float(sim) + 0.35 * c.overlap + 0.10 * max(c.hit.dense, 0.0)
-            score += 0.05 / (c.hit_rank + 1)
+            score += 0.05 / (c.hit_rank + 1) + CLASS_WEIGHT * fit
             if asked.kind in (NAME, PLACE) and any(
                 s.subject and not is_ordinary_word(s, ordinary) for s in c.spans
             ):
@@ -386,6 +393,17 @@ class ExtractiveAnswerer:
         # a sentence that holds what is asked for (a new name or figure, a reason) before one
         # that only restates the question's event, however many of its words it shares
         return sorted(ranked, key=lambda c: (_holds_kind(c, asked), c.score), reverse=True)
+
+    def _fits(self, top: list[Candidate], asked: Asked, ordinary: set[str]) -> list[float]:
+        """Per candidate, how well its best span fits the class the question names ("which
+        national park": "Yellowstone National Park" fits, "Montana" less), by
+        :func:`bot.answering.short_answer.class_fit`; 0 without a class or a span."""
+        if self.embed is None or not asked.phrase or asked.kind not in (NAME, PLACE):
+            return [0.0] * len(top)
+        spans = [[s.text for s in c.spans if not is_ordinary_word(s, ordinary)] for c in top]
+        texts = sorted({t for group in spans for t in group})
+        fit = dict(zip(texts, class_fit(texts, asked.phrase, self.embed), strict=True))
+        return [max((fit[t] for t in group), default=0.0) for group in spans]
 
     def _answers(self, c: Candidate, asked: Asked) -> bool:
         """Does this sentence answer? It must be about the question and hold its subject, and
@@ -489,9 +507,9 @@ def _named(
 
 def question_names(question: str) -> list[set[str]]:
     """The names a question asks about, each as the set of its search words: its runs of
-    capitalised words ("House Speaker Nancy Pelosi"), except the first word of each of its
-    sentences (capitalised because it opens the sentence), days and months, and abbreviations
-    of two letters ("US" is written "U.S." as often)."""
+    capitalised words ("House Speaker Nancy Pelosi"), split after a possessive, except the first
+    word of each of its sentences (capitalised because it opens the sentence), days and months,
+    and abbreviations of two letters ("US" is written "U.S." as often)."""
     names: list[set[str]] = []
     for a, b in sentence_spans(question):
         sentence = question[a:b]
@@ -499,12 +517,29 @@ def question_names(question: str) -> list[set[str]]:
         skip = opening.end() if opening else 0
         for m in _NAME_RUN.finditer(sentence, skip):
             words = [w for w in m.group(0).split() if w.lower().strip(".,") not in _CALENDAR]
-            if len(words) == 1 and describes(words[0], sentence[m.end() :], sentence[: m.start()]):
-                continue  # "British-Belgian teenager": it describes, it does not name
-            tokens = set(tokenize(" ".join(words)))
-            if tokens and len(re.sub(r"\W", "", " ".join(words))) > 2:
-                names.append(tokens)
+            for name in _split_possessive(words):
+                if len(name) == 1 and describes(
+                    name[0], sentence[m.end() :], sentence[: m.start()]
+                ):
+                    continue  # "British-Belgian teenager": it describes, it does not name
+                tokens = set(tokenize(" ".join(name)))
+                if tokens and len(re.sub(r"\W", "", " ".join(name))) > 2:
+                    names.append(tokens)
     return names
+
+
+def _split_possessive(words: list[str]) -> list[list[str]]:
+    """A run of capitalised words split after each possessive: "NHL’s Hart Trophy" names the
+    NHL and the Hart Trophy, two names a sentence must each hold."""
+    names: list[list[str]] = [[]]
+    for word in words:
+        names[-1].append(word)
+        if _POSSESSIVE.search(word):
+            names.append([])
+    return [n for n in names if n]
+
+
+_POSSESSIVE = re.compile(r"[’']s$")
 
 
 _NAME_RUN = re.compile(r"[A-Z][\w’'&.-]*(?:\s+[A-Z][\w’'&.-]*)*")

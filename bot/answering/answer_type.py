@@ -179,8 +179,9 @@ def _which(wh: str, noun: str, ask: str) -> Asked:
 
 # -- spans ----------------------------------------------------------------------------------------
 
-# an abbreviation keeps its full stops ("U.S. Navy", not "U.S"); other words end in a letter
-_WORD = r"(?:[A-Z]\.){2,}|[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]"
+# an abbreviation keeps its full stops ("U.S. Navy", not "U.S"); other words end in a letter;
+# a brand may open with one or two lower-case letters before its capital ("iPhone", "eBay")
+_WORD = r"(?:[A-Z]\.){2,}|[A-Z][\w’'&.-]*[\w’'&-]|[A-Z]|[a-z]{1,2}[A-Z][\w’'&-]*"
 _CONNECTOR = r"(?:of|the|de|du|del|la|le|von|van|der|for|&|y|al|bin)"
 # a particle written onto a name's word: "Coeur d’Alene", "Ayman al-Zawahiri"
 _ELIDED = r"(?:d[’']|l[’']|al-|el-)"
