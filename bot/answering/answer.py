@@ -530,7 +530,8 @@ def question_names(question: str) -> list[set[str]]:
 
 def _split_possessive(words: list[str]) -> list[list[str]]:
     """A run of capitalised words split after each possessive: "NHL’s Hart Trophy" names the
-    NHL and the Hart Trophy, two names a sentence must each hold."""
+    NHL and the Hart Trophy, two names, each counted in the share a sentence holds
+    (:func:`_named`)."""
     names: list[list[str]] = [[]]
     for word in words:
         names[-1].append(word)
