@@ -335,24 +335,6 @@ def test_a_possessive_ends_one_of_the_questions_names() -> None:
     assert {"nhl", "hart", "trophi"} not in names
 
 
-def test_the_sentence_naming_a_member_of_the_class_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]
-    """ "Which national park…": of two sentences on the flooding, the one naming a national
-    park answers, though the one naming a state shares more of the question's words."""
-    question = (
-        "Which national park was hit by flooding that washed out roads and bridges this week?"
-    )
-    text = (
-        "Flooding hit southern Montana this week, washing out roads and bridges. Yellowstone "
-        "National Park closed all of its entrances after the flooding damaged roads, officials "
-        "said."
-    )
-    answerer = ExtractiveAnswerer(embed=embedder.encode, short_answers=False)
-    answer = answerer.answer(question, [_hit(1, text, "Floods in the West", 0.6)])
-    assert answer.found and answer.answer.startswith("Yellowstone National Park closed"), (
-        answer.answer
-    )
-
-
 def test_a_brand_written_with_a_lower_case_first_letter_is_a_name() -> None:
     question = "Apple is expected to unveil a new generation of which popular product?"
     spans = _spans(

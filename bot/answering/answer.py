@@ -28,7 +28,6 @@ from bot.answering.answer_type import (
 )
 from bot.answering.followup import Turn, standalone_query
 from bot.answering.short_answer import (
-    class_fit,
     is_ordinary_word,
     lower_case_words,
     ordinary_words,
@@ -40,9 +39,6 @@ from index.structure import POST_ATTRIBUTION, furniture_spans
 
 Embed = Callable[[list[str]], np.ndarray]  # normalised vectors, one row per text
 RANKED = 8  # candidates re-scored with the embedder (the rest are far behind on words)
-# weight, in the re-scoring, of how well a sentence's best span fits the class the question
-# names: a sentence naming a member of the class asked for holds what is asked
-CLASS_WEIGHT = 0.2
 
 
 class SentenceVectors:
@@ -369,20 +365,17 @@ class ExtractiveAnswerer:
         self, question: str, terms: set[str], asked: Asked, candidates: list[Candidate]
     ) -> list[Candidate]:
         """Re-score the best candidates by how well each answers: the embedding similarity of
-        sentence and question joins the word scores (when an embedder is given), and so does,
-        when the question names the class of its answer, how well the sentence's best span fits
-        that class (:meth:`_fits`)."""
+        sentence and question joins the word scores (when an embedder is given)."""
         top = candidates[: max(self.rerank, 1)]
         if self.embed is None or not top:
             return sorted(top, key=lambda c: (_holds_kind(c, asked), c.score), reverse=True)
         vectors = self.embed([question, *(c.text for c in top)])
         similarity = vectors[1:] @ vectors[0]
         ordinary = ordinary_words(top) if asked.kind in (NAME, PLACE) else set()
-        fits = self._fits(top, asked, ordinary)
         ranked = []
-        for c, sim, fit in zip(top, similarity, fits, strict=True):
+        for c, sim in zip(top, similarity, strict=True):
             score = 0.45 * float(sim) + 0.35 * c.overlap + 0.10 * max(c.hit.dense, 0.0)
-            score += 0.05 / (c.hit_rank + 1) + CLASS_WEIGHT * fit
+            score += 0.05 / (c.hit_rank + 1)
             if asked.kind in (NAME, PLACE) and any(
                 s.subject and not is_ordinary_word(s, ordinary) for s in c.spans
             ):
@@ -393,17 +386,6 @@ class ExtractiveAnswerer:
         # a sentence that holds what is asked for (a new name or figure, a reason) before one
         # that only restates the question's event, however many of its words it shares
         return sorted(ranked, key=lambda c: (_holds_kind(c, asked), c.score), reverse=True)
-
-    def _fits(self, top: list[Candidate], asked: Asked, ordinary: set[str]) -> list[float]:
-        """Per candidate, how well its best span fits the class the question names ("which
-        national park": "Yellowstone National Park" fits, "Montana" less), by
-        :func:`bot.answering.short_answer.class_fit`; 0 without a class or a span."""
-        if self.embed is None or not asked.phrase or asked.kind not in (NAME, PLACE):
-            return [0.0] * len(top)
-        spans = [[s.text for s in c.spans if not is_ordinary_word(s, ordinary)] for c in top]
-        texts = sorted({t for group in spans for t in group})
-        fit = dict(zip(texts, class_fit(texts, asked.phrase, self.embed), strict=True))
-        return [max((fit[t] for t in group), default=0.0) for group in spans]
 
     def _answers(self, c: Candidate, asked: Asked) -> bool:
         """Does this sentence answer? It must be about the question and hold its subject, and

@@ -79,15 +79,15 @@ def lower_case_words(texts: Iterable[str]) -> set[str]:
 _LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z’'-]*[a-z]")
 
 
-def class_fit(
-    texts: list[str], phrase: str, embed: Callable[[list[str]], np.ndarray]
-) -> list[float]:
+def _class_fit(
+    keys: dict[tuple[str, ...], str], phrase: str, embed: Callable[[list[str]], np.ndarray]
+) -> dict[tuple[str, ...], float]:
     """How well each span (its text) fits the class the question names: cosine with the
     class phrase, at least 0."""
-    if not texts:
-        return []
+    texts = list(keys.values())
     vectors = embed([phrase, *texts])
-    return [float(f) for f in np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)]
+    fits = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
+    return {key: float(fit) for key, fit in zip(keys, fits, strict=True)}
 
 
 def pick_short_answer(
@@ -140,9 +140,8 @@ def pick_short_answer(
         for key, value in support.items()
     }
     if embed is not None and asked.phrase and asked.kind in (NAME, PLACE):
-        keys = list(merged)
-        fits = class_fit([where[k][0].text for k in keys], asked.phrase, embed)
-        merged = {k: merged[k] * fit for k, fit in zip(keys, fits, strict=True)}
+        fit = _class_fit({k: where[k][0].text for k in merged}, asked.phrase, embed)
+        merged = {k: v * fit[k] for k, v in merged.items()}
     best_key = max(merged, key=lambda k: (merged[k], len(k)))
     rivals = [
         v for k, v in merged.items() if not (set(k) <= set(best_key) or set(best_key) <= set(k))
