@@ -343,3 +343,17 @@ def test_a_brand_written_with_a_lower_case_first_letter_is_a_name() -> None:
     assert ("iPhone", False) in spans
     assert ("eBay", False) in _spans("Many sellers left eBay for the new site.", question)
     assert _spans("The company said prices rose.", question) == []
+
+
+def test_a_story_on_another_trophy_of_the_same_league_does_not_answer(embedder) -> None:  # type: ignore[no-untyped-def]
+    """The question names the NHL and its Hart Trophy; a passage on the NHL's Conn Smythe
+    Trophy holds the league, and "trophy" only as an ordinary word it also writes in lower
+    case, so the question is not covered."""
+    question = "Who won the NHL’s Hart Trophy, given to the league’s MVP?"
+    text = (
+        "Avalanche defenseman Cale Makar was awarded the Conn Smythe Trophy as the most "
+        "valuable player of the NHL playoffs. Makar lifted the trophy after scoring 29 points."
+    )
+    hits = [_hit(1, text, "Makar wins the Conn Smythe", 0.6)]
+    answer = ExtractiveAnswerer(embed=embedder.encode).answer(question, hits)
+    assert not answer.found, answer.answer
