@@ -20,6 +20,7 @@ from bot.answering.answer_type import (
     FIGURE_KINDS,
     NAME,
     PLACE,
+    POSSESSIVE_END,
     Asked,
     Span,
     asked_for,
@@ -517,12 +518,9 @@ def _split_possessive(words: list[str]) -> list[list[str]]:
     names: list[list[str]] = [[]]
     for word in words:
         names[-1].append(word)
-        if _POSSESSIVE.search(word):
+        if POSSESSIVE_END.search(word):
             names.append([])
     return [n for n in names if n]
-
-
-_POSSESSIVE = re.compile(r"[’']s$")
 
 
 _NAME_RUN = re.compile(r"[A-Z][\w’'&.-]*(?:\s+[A-Z][\w’'&.-]*)*")

@@ -347,7 +347,7 @@ def _names(sentence: str, kind: str) -> list[Span]:
         dates.append((tag.start(), tag.end()))
     owner_subject = -1  # where a name owned by the sentence's subject starts ("Italy's Mount Etna")
     for start, text in _runs(sentence):
-        possessive = bool(_POSSESSIVE_END.search(text))
+        possessive = bool(POSSESSIVE_END.search(text))
         words = text.split()
         # an ordinary word capitalised because it opens the sentence is not part of a name
         while words and start == _first_word_start(sentence) and _is_starter(words[0]):
@@ -434,7 +434,8 @@ def _titles(sentence: str) -> list[tuple[int, str]]:
 
 _ABBREVIATION_END = re.compile(r"(?:^|\s)(?:[A-Z]\.){2,}$")
 _POSSESSIVE = re.compile(r"[’']s\s")
-_POSSESSIVE_END = re.compile(r"[’']s$")
+# a word ending in a possessive ("NHL’s"): a name ends there (also read by question_names)
+POSSESSIVE_END = re.compile(r"[’']s$")
 
 
 def _next_word(sentence: str, end: int) -> int:
