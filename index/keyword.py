@@ -50,12 +50,15 @@ from index.store import ArticleRecord, IndexMeta, Store
 log = logging.getLogger(__name__)
 
 FILENAME = "keyword.sqlite3"
-FORMAT = "3"  # of the tables below; another value is rebuilt
+FORMAT = "4"  # of the tables and of tokenize below; another value is rebuilt
 READ_PAGE = 500  # chunks read from the store per request while syncing
 BUSY_WAIT_S = 60.0  # how long a sync waits for another process's sync
 SPARE = 10  # more postings asked for than wanted: rows deleted since are left out
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # words in any script, with "'s"-style endings
+# A capital abbreviation written with full stops is the same word without them: "U.S." is "US",
+# "D.C." is "DC" (news styles differ: the AP writes "U.S.", Reuters and the BBC "US").
+_DOTTED = re.compile(r"(?<![\w.])[A-Z](?:\.[A-Z])+\.?(?![\w])")
 STOPWORDS = frozenset(
     """a an and are as at be been but by did do does for from had has have he her his how i if in
     into is it its of on or she so than that the their them then there these they this to was we
@@ -74,6 +77,7 @@ def _stemmer() -> Any:
 def tokenize(text: str) -> list[str]:
     """Lower-case, stemmed word tokens without stopwords (the same for chunks and questions)."""
     words = []
+    text = _DOTTED.sub(lambda dotted: dotted.group().replace(".", ""), text)
     for token in _TOKEN.findall(text.lower().replace("’", "'")):
         token = token.split("'", 1)[0]
         if token and token not in STOPWORDS:
@@ -151,6 +155,10 @@ class KeywordReader:
     def state(self) -> KeywordState | None:
         return _state(self.connection)
 
+    def format(self) -> str | None:
+        """The format the file was written in (None when it holds none yet)."""
+        return _format(self.connection)
+
     def top(
         self, tokens: Sequence[str], n: int, since: str | None = None, until: str | None = None
     ) -> list[tuple[str, float]]:
@@ -217,6 +225,13 @@ class KeywordReader:
     def ids(self) -> set[str]:
         """Every chunk id it holds (for checks and tests: this reads the whole table)."""
         return {str(row[0]) for row in self.connection.execute("SELECT id FROM chunks")}
+
+
+def _format(connection: sqlite3.Connection) -> str | None:
+    with contextlib.suppress(sqlite3.OperationalError):  # no state table: a new file
+        row = connection.execute("SELECT value FROM state WHERE key = 'format'").fetchone()
+        return None if row is None else str(row[0])
+    return None
 
 
 def _state(connection: sqlite3.Connection) -> KeywordState | None:
@@ -301,6 +316,11 @@ class KeywordIndex:
         """The revision it holds; None when it holds none yet (new, or a sync never finished)."""
         with self.reading() as reader:
             return reader.state()
+
+    def format(self) -> str | None:
+        """The format its file was written in; None when it holds none yet."""
+        with self.reading() as reader:
+            return reader.format()
 
     # -- keeping it in step with the store -------------------------------------------------------
     def sync(
@@ -474,7 +494,16 @@ class KeywordIndex:
             if not self._postings_checked:
                 self._check_postings(state)
             return state
-        if existed:
+        written = self.format() if existed else None
+        if written is not None and written != FORMAT:
+            log.warning(
+                "The keyword index at %s was written by an older newsbot (format %s, now %s); "
+                "building it anew from the store (once).",
+                self.path,
+                written,
+                FORMAT,
+            )
+        elif existed:
             log.warning(
                 "The keyword index at %s holds no complete revision; building it from the store.",
                 self.path,

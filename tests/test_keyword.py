@@ -4,6 +4,7 @@ a crash and recovery, and a missing or damaged file is rebuilt from the store.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import cast
@@ -489,3 +490,52 @@ def test_a_question_does_not_wait_for_a_reopen_that_took_longer_than_the_wait_la
     assert took[0] >= 3.0 - 0.05, "the first reopen is waited for, up to REOPEN_WAIT_S"
     assert took[1] < 3.0, "the next one, once a reopen took longer than that, is not"
     assert TOPICS["bridge"][0] in _cited(service, "When did the new suspension bridge open?")
+
+
+def test_an_abbreviation_is_one_word_with_or_without_its_full_stops(
+    tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """News styles differ ("U.S." at the AP, "US" at Reuters): a question written one way finds
+    the story written the other, while lower-case abbreviations ("a.m.") are left alone."""
+    from tests.conftest import make_settings
+
+    assert tokenize("the U.S. Senate") == tokenize("the US Senate") == ["us", "senat"]
+    assert tokenize("Washington, D.C., mayor") == tokenize("Washington DC mayor")
+    assert tokenize("at 9 a.m.") == ["9", "m"]
+    settings = make_settings(tmp_path)
+    folder = _indexed(settings, default_embedder, "volcano", "wheat")
+    (folder / "senate.txt").write_text(
+        "Senate passes farm bill\n\n"
+        + "The U.S. Senate passed the farm bill on Tuesday after a long debate. " * 12,
+        encoding="utf-8",
+    )
+    build_index(settings, embedder=default_embedder)
+    assert "Senate passes farm bill" in _keyword_top(settings, "US Senate")
+
+
+def test_a_keyword_index_of_an_older_format_is_built_anew_once_with_a_message_saying_why(
+    tmp_path: Path, default_embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After an upgrade that reads words differently, the index on disk holds tokens of the old
+    reading: it is rebuilt from the store, once, and the log says why."""
+    import sqlite3
+
+    from index import keyword
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    _indexed(settings, default_embedder, "volcano", "wheat")
+    path = KeywordIndex.for_store(Store.open(settings)).path
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE state SET value = '3' WHERE key = 'format'")
+    caplog.set_level(logging.WARNING, logger="index.keyword")
+    service = build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert TOPICS["wheat"][0] in _cited(service, "How was the wheat harvest in Kansas?")
+    messages = [r.getMessage() for r in caplog.records if r.name == "index.keyword"]
+    assert len(messages) == 1, messages
+    assert f"older newsbot (format 3, now {keyword.FORMAT})" in messages[0]
+    assert KeywordIndex.for_store(Store.open(settings)).format() == keyword.FORMAT
+    caplog.clear()
+    build_service(settings, store=Store.open(settings), embedder=default_embedder)
+    assert not [r for r in caplog.records if r.name == "index.keyword"], "built once"
+    _assert_agree(settings)
