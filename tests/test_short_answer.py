@@ -357,3 +357,64 @@ def test_a_story_on_another_trophy_of_the_same_league_does_not_answer(embedder) 
     hits = [_hit(1, text, "Makar wins the Conn Smythe", 0.6)]
     answer = ExtractiveAnswerer(embed=embedder.encode).answer(question, hits)
     assert not answer.found, answer.answer
+
+
+def test_an_abbreviation_with_full_stops_is_the_question_s_abbreviation_without() -> None:
+    """ "Which US state…": the passage's "U.S." is the question's own word, not an answer
+    that competes with the state it names."""
+    question = "Which US state passed the abortion law this week?"
+    text = "The U.S. state of Ohio passed the abortion law this week after a long fight."
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Ohio law", 0.6)])
+    assert answer.short_answer is not None and answer.short_answer.text == "Ohio", answer.answer
+
+
+def test_a_name_opening_the_answer_is_a_name_when_the_passage_writes_it_mid_sentence() -> None:
+    """ "James scored…" opens its sentence, so it could be an ordinary capitalised word; another
+    passage retrieved writes "…leaned on James…", so it is a name, and it answers "who"."""
+    question = "Who scored 40 points for the Pelicans on Monday?"
+    hits = [
+        _hit(
+            1,
+            "James scored 40 points for the Pelicans on Monday in the win over the Lakers.",
+            "Win",
+            0.6,
+        ),
+        _hit(
+            2,
+            "The coach said the team leaned on James all season, and the fans agreed.",
+            "Coach",
+            0.5,
+        ),
+    ]
+    answer = ExtractiveAnswerer().answer(question, hits)
+    assert answer.short_answer is not None and answer.short_answer.text == "James", answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "listed"),
+    [
+        (
+            "Which two countries joined NATO this year?",
+            "Finland and Sweden joined NATO this year, ending decades of neutrality in the "
+            "north. Turkey had blocked Finland for months.",
+            "Finland and Sweden",
+        ),
+        (
+            "Which teams will play in the Super Bowl on Sunday?",
+            "The Kansas City Chiefs and the Philadelphia Eagles will play in the Super Bowl on "
+            "Sunday. Fans of the Eagles filled the stadium.",
+            "Kansas City Chiefs and the Philadelphia Eagles",
+        ),
+    ],
+)
+def test_a_question_asking_for_several_names_is_answered_with_their_list(
+    question: str, text: str, listed: str
+) -> None:
+    """A plural class ("which teams") or a number word ("which two countries") asks for a list:
+    its members are not rivals of one another, and the list is the short answer, verbatim."""
+    assert asked_for(question).plural
+    assert not asked_for("Which team will play in the Super Bowl?").plural
+    assert not asked_for("Which news outlet first reported it?").plural
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Story", 0.6)])
+    assert answer.short_answer is not None and answer.short_answer.text == listed, answer.answer
+    assert text[answer.short_answer.start : answer.short_answer.end] == listed

@@ -61,6 +61,12 @@ _IRREGULAR_PAST = frozenset(
     "set shot shut sold spent spoke stood stole struck swept took told threw won wore wrote".split()
 )
 _CALLED = re.compile(r"\b(?:called|named|the name of|name of)\b", re.IGNORECASE)
+# a question asks for several things when a number word or "both" opens its class ("which two
+# countries") or its class noun is a regular plural ("which teams", "which companies"); nouns
+# ending in "s" that are not plurals ("news", "series", "bus") are not
+_SEVERAL = frozenset("two three four five six seven eight nine ten both several".split())
+_PLURAL = re.compile(r"(?:[^su']s|ies)$")
+_NOT_PLURAL = frozenset("news series species means physics politics economics".split())
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Asked:
     # the words naming the class of the answer ("national park" in "which US national park
     # was flooded?"): what a short answer must be an instance of
     phrase: str = ""
+    plural: bool = False  # asks for several ("which two countries", "which teams"): a list
 
     @property
     def is_fact(self) -> bool:
@@ -120,8 +127,19 @@ def asked_for(question: str) -> Asked:
         named = _NAMED_CLASS.search(ask)  # "what is the mission called?", "the name of this frog"
         phrase = (named.group("p") or named.group("q")).lower() if named else ""
         phrase = phrase or _class_phrase((match.group("noun") or "").split(), noun)
-        return replace(asked, phrase=phrase if phrase not in _PRONOUNS else "")
+        phrase = phrase if phrase not in _PRONOUNS else ""
+        return replace(asked, phrase=phrase, plural=_asks_several(following, phrase))
     return asked
+
+
+def _asks_several(following: list[str], phrase: str) -> bool:
+    """Whether "which/what" + ``following`` asks for several things: a number word opens it,
+    or the head of its class ``phrase`` (its last word: "sports team" is one team) is a plural
+    (see :data:`_SEVERAL`)."""
+    if following and following[0] in _SEVERAL:
+        return True
+    head = phrase.split()[-1] if phrase else ""
+    return head not in _NOT_PLURAL and bool(_PLURAL.search(head))
 
 
 _NAMED_CLASS = re.compile(

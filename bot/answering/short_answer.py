@@ -16,7 +16,13 @@ cosine of the span and the class phrase (MiniLM knows that "Saudi Arabia" is a c
 than "Riyadh" is, and "Yellowstone" a national park more than "Montana").
 
 A single capitalised word that the passages also write in lower case is an ordinary word
-capitalised as a title or in a title ("The President", "The Call to Lead"), not a name.
+capitalised as a title or in a title ("The President", "The Call to Lead"), not a name. One that
+only ever opens the sentences weighed is a name when a passage retrieved writes it mid-sentence
+("James scored 30…" beside "…said James").
+
+A question that asks for several things ("which two countries", "which teams",
+:attr:`Asked.plural`) is answered by the list its best span stands in ("Finland and Sweden"):
+the list's members are not rivals, and the list is quoted whole.
 
 There is a short answer only when one span is clearly ahead: its support is at least
 :data:`CLEAR_MARGIN` times the next one's. Otherwise the best sentence is shown alone; two
@@ -95,8 +101,10 @@ def pick_short_answer(
     asked: Asked,
     terms: set[str] | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    passages: Iterable[str] = (),
 ) -> Pick | None:
-    """The clearly best-supported span among ``candidates`` (best first), or None."""
+    """The clearly best-supported span among ``candidates`` (best first), or None.
+    ``passages`` are the texts of every passage retrieved (the candidates' own included)."""
     if not asked.is_fact or not candidates:
         return None
     top = candidates[0].score
@@ -115,7 +123,7 @@ def pick_short_answer(
         for i, span in enumerate(c.spans):
             if is_ordinary_word(span, ordinary):
                 continue  # "The President said…": a title, not a name
-            key = tuple(tokenize(span.text)) or (span.text.lower(),)
+            key = _key(span)
             if asked.kind in (NAME, PLACE):  # the sentence's subject, or something else in it
                 weight = 1.0 if span.subject else LATER_SPAN
             else:
@@ -130,8 +138,14 @@ def pick_short_answer(
             if key not in where:
                 where[key] = (span, c)  # the best-scored sentence holding it
     # one capitalised word that only ever opens a sentence may be an ordinary word ("Dangerous
-    # flooding hit…"): it is a name when some passage writes it so mid-sentence
-    support = {k: v for k, v in support.items() if k in confirmed}
+    # flooding hit…"): it is a name when some passage writes it so mid-sentence, in the
+    # sentences weighed or anywhere else in the passages retrieved ("…said James, who…")
+    passages = [*passages, *{id(c.hit): c.hit.text for c in candidates}.values()]
+    support = {
+        k: v
+        for k, v in support.items()
+        if k in confirmed or _mid_sentence(where[k][0].text, passages)
+    }
     if not support:
         return None
     # a name's shorter form ("Sheinbaum") supports its full form ("Claudia Sheinbaum")
@@ -143,10 +157,55 @@ def pick_short_answer(
         fit = _class_fit({k: where[k][0].text for k in merged}, asked.phrase, embed)
         merged = {k: v * fit[k] for k, v in merged.items()}
     best_key = max(merged, key=lambda k: (merged[k], len(k)))
+    span, sentence = where[best_key]
+    members = _its_list(span, sentence) if asked.plural else [span]
+    allies = {_key(m) for m in members}
     rivals = [
-        v for k, v in merged.items() if not (set(k) <= set(best_key) or set(best_key) <= set(k))
+        v
+        for k, v in merged.items()
+        if k not in allies and not (set(k) <= set(best_key) or set(best_key) <= set(k))
     ]
     if rivals and merged[best_key] < CLEAR_MARGIN * max(rivals):
         return None
-    span, sentence = where[best_key]
+    if len(members) > 1:  # "Which two countries…": the list, quoted whole
+        first, last = members[0], members[-1]
+        text = sentence.text[first.start : last.end]
+        span = Span(text, first.start, last.end, span.kind, first.lead, False, first.subject)
     return Pick(span, sentence, merged[best_key])
+
+
+def _key(span: Span) -> tuple[str, ...]:
+    """What identifies a span's answer: its tokens ("the Aces" and "Aces" are one)."""
+    return tuple(tokenize(span.text)) or (span.text.lower(),)
+
+
+# what joins the members of a list in a sentence: "A, B and C", "A and B", "A & B", "A, B, or
+# C", and "the A and the B" (the span of a name leaves its article out)
+_JOINER = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s)\s*(?:the\s+)?")
+
+
+def _its_list(span: Span, sentence: Candidate) -> list[Span]:
+    """The spans listed with ``span`` in its sentence ("Finland and Sweden"), in order; a
+    question asking for several things ("which two countries") is answered by the list."""
+    spans = sorted(sentence.spans, key=lambda s: s.start)
+    at = next((i for i, s in enumerate(spans) if s.start == span.start), None)
+    if at is None:
+        return [span]
+    first = last = at
+    while first > 0 and _JOINER.fullmatch(sentence.text[spans[first - 1].end : spans[first].start]):
+        first -= 1
+    while last + 1 < len(spans) and _JOINER.fullmatch(
+        sentence.text[spans[last].end : spans[last + 1].start]
+    ):
+        last += 1
+    return spans[first : last + 1]
+
+
+_MID = r"(?<=[^\s.!?:;\"“”])\s+"  # a word or comma before: not a sentence's first word
+
+
+def _mid_sentence(name: str, passages: Iterable[str]) -> bool:
+    """Whether some passage writes ``name`` mid-sentence (so it is a name, not a capitalised
+    ordinary word opening a sentence)."""
+    pattern = re.compile(_MID + re.escape(name) + r"(?![\w’'-])")
+    return any(pattern.search(text) for text in passages)
