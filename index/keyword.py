@@ -383,6 +383,14 @@ class KeywordIndex:
         if anew:
             # another generation (a new model or chunking), another store, a first build or an
             # older format: the same chunk id may name other text, so nothing is kept
+            if (written := _format(connection)) not in (None, FORMAT):
+                log.warning(
+                    "The keyword index at %s was written by an older newsbot (format %s, now "
+                    "%s); building it anew from the store (once).",
+                    self.path,
+                    written,
+                    FORMAT,
+                )
             for table in TABLES:
                 connection.execute(f"DROP TABLE IF EXISTS {table}")  # fixed names
             _create(connection)
@@ -494,21 +502,12 @@ class KeywordIndex:
             if not self._postings_checked:
                 self._check_postings(state)
             return state
-        written = self.format() if existed else None
-        if written is not None and written != FORMAT:
-            log.warning(
-                "The keyword index at %s was written by an older newsbot (format %s, now %s); "
-                "building it anew from the store (once).",
-                self.path,
-                written,
-                FORMAT,
-            )
-        elif existed:
+        if existed and self.format() in (None, FORMAT):  # of another format: the sync says so
             log.warning(
                 "The keyword index at %s holds no complete revision; building it from the store.",
                 self.path,
             )
-        else:
+        elif not existed:
             log.warning(
                 "The keyword index at %s is missing; building it from the store (once: later "
                 "updates add only what changed).",

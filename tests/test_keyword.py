@@ -539,3 +539,10 @@ def test_a_keyword_index_of_an_older_format_is_built_anew_once_with_a_message_sa
     build_service(settings, store=Store.open(settings), embedder=default_embedder)
     assert not [r for r in caplog.records if r.name == "index.keyword"], "built once"
     _assert_agree(settings)
+    # `newsbot index` after an upgrade, with no article changed, brings it to the format too
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE state SET value = '3' WHERE key = 'format'")
+    build_index(settings, embedder=default_embedder)
+    messages = [r.getMessage() for r in caplog.records if r.name == "index.keyword"]
+    assert len(messages) == 1 and "older newsbot (format 3" in messages[0], messages
+    assert KeywordIndex.for_store(Store.open(settings)).format() == keyword.FORMAT
