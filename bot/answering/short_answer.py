@@ -201,11 +201,16 @@ def _its_list(span: Span, sentence: Candidate) -> list[Span]:
     return spans[first : last + 1]
 
 
-_MID = r"(?<=[^\s.!?:;\"“”])\s+"  # a word or comma before: not a sentence's first word
+# mid-sentence and on its own: one space after a word in lower case or a figure (with its
+# comma), and not before a capitalised word. Inside a title in title case or a longer name
+# ("Judy Huth"), a capital says nothing; nor after a heading run into the text ("…climate
+# change  Conspiracy theories…", where the line break became spaces)
+_MID_BEFORE = r"(?<![\w’'-])[a-z0-9][\w’'-]*,? "
+_MID_AFTER = r"(?![\w’'-])(?!\s+[A-Z])"
 
 
 def _mid_sentence(name: str, passages: Iterable[str]) -> bool:
-    """Whether some passage writes ``name`` mid-sentence (so it is a name, not a capitalised
-    ordinary word opening a sentence)."""
-    pattern = re.compile(_MID + re.escape(name) + r"(?![\w’'-])")
+    """Whether some passage writes ``name`` mid-sentence on its own (so it is a name, not a
+    capitalised ordinary word opening a sentence)."""
+    pattern = re.compile(_MID_BEFORE + re.escape(name) + _MID_AFTER)
     return any(pattern.search(text) for text in passages)
