@@ -368,28 +368,6 @@ def test_an_abbreviation_with_full_stops_is_the_question_s_abbreviation_without(
     assert answer.short_answer is not None and answer.short_answer.text == "Ohio", answer.answer
 
 
-def test_a_name_opening_the_answer_is_a_name_when_the_passage_writes_it_mid_sentence() -> None:
-    """ "James scored…" opens its sentence, so it could be an ordinary capitalised word; another
-    passage retrieved writes "…leaned on James…", so it is a name, and it answers "who"."""
-    question = "Who scored 40 points for the Pelicans on Monday?"
-    hits = [
-        _hit(
-            1,
-            "James scored 40 points for the Pelicans on Monday in the win over the Lakers.",
-            "Win",
-            0.6,
-        ),
-        _hit(
-            2,
-            "The coach said the team leaned on James all season, and the fans agreed.",
-            "Coach",
-            0.5,
-        ),
-    ]
-    answer = ExtractiveAnswerer().answer(question, hits)
-    assert answer.short_answer is not None and answer.short_answer.text == "James", answer.answer
-
-
 @pytest.mark.parametrize(
     ("question", "text", "listed"),
     [

@@ -279,9 +279,7 @@ class ExtractiveAnswerer:
             ]
             return Answer(question, NOT_FOUND, False, passages=closest, answerer=self.name)
         short = (
-            pick_short_answer(answering, asked, terms, self.embed, [h.text for h in hits])
-            if self.short_answers
-            else None
+            pick_short_answer(answering, asked, terms, self.embed) if self.short_answers else None
         )
         first = short.sentence if short else answering[0]
         chosen = self._choose(candidates, terms, first)

@@ -16,9 +16,7 @@ cosine of the span and the class phrase (MiniLM knows that "Saudi Arabia" is a c
 than "Riyadh" is, and "Yellowstone" a national park more than "Montana").
 
 A single capitalised word that the passages also write in lower case is an ordinary word
-capitalised as a title or in a title ("The President", "The Call to Lead"), not a name. One that
-only ever opens the sentences weighed is a name when a passage retrieved writes it mid-sentence
-("James scored 30…" beside "…said James").
+capitalised as a title or in a title ("The President", "The Call to Lead"), not a name.
 
 A question that asks for several things ("which two countries", "which teams",
 :attr:`Asked.plural`) is answered by the list its best span stands in ("Finland and Sweden"):
@@ -101,10 +99,8 @@ def pick_short_answer(
     asked: Asked,
     terms: set[str] | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
-    passages: Iterable[str] = (),
 ) -> Pick | None:
-    """The clearly best-supported span among ``candidates`` (best first), or None.
-    ``passages`` are the texts of every passage retrieved (the candidates' own included)."""
+    """The clearly best-supported span among ``candidates`` (best first), or None."""
     if not asked.is_fact or not candidates:
         return None
     top = candidates[0].score
@@ -138,14 +134,8 @@ def pick_short_answer(
             if key not in where:
                 where[key] = (span, c)  # the best-scored sentence holding it
     # one capitalised word that only ever opens a sentence may be an ordinary word ("Dangerous
-    # flooding hit…"): it is a name when some passage writes it so mid-sentence, in the
-    # sentences weighed or anywhere else in the passages retrieved ("…said James, who…")
-    passages = [*passages, *{id(c.hit): c.hit.text for c in candidates}.values()]
-    support = {
-        k: v
-        for k, v in support.items()
-        if k in confirmed or _mid_sentence(where[k][0].text, passages)
-    }
+    # flooding hit…"): it is a name when some passage writes it so mid-sentence
+    support = {k: v for k, v in support.items() if k in confirmed}
     if not support:
         return None
     # a name's shorter form ("Sheinbaum") supports its full form ("Claudia Sheinbaum")
@@ -199,18 +189,3 @@ def _its_list(span: Span, sentence: Candidate) -> list[Span]:
     ):
         last += 1
     return spans[first : last + 1]
-
-
-# mid-sentence and on its own: one space after a word in lower case or a figure (with its
-# comma), and not before a capitalised word. Inside a title in title case or a longer name
-# ("Judy Huth"), a capital says nothing; nor after a heading run into the text ("…climate
-# change  Conspiracy theories…", where the line break became spaces)
-_MID_BEFORE = r"(?<![\w’'-])[a-z0-9][\w’'-]*,? "
-_MID_AFTER = r"(?![\w’'-])(?!\s+[A-Z])"
-
-
-def _mid_sentence(name: str, passages: Iterable[str]) -> bool:
-    """Whether some passage writes ``name`` mid-sentence on its own (so it is a name, not a
-    capitalised ordinary word opening a sentence)."""
-    pattern = re.compile(_MID_BEFORE + re.escape(name) + _MID_AFTER)
-    return any(pattern.search(text) for text in passages)
