@@ -12,7 +12,9 @@ from index.search import Hit, tokenize
 
 def _spans(sentence: str, question: str) -> list[tuple[str, bool]]:
     asked = asked_for(question)
-    found = spans_of(sentence, asked.kind or "", set(tokenize(question)), asked.phrase)
+    found = spans_of(
+        sentence, asked.kind or "", set(tokenize(question)), asked.phrase, asked.acronyms
+    )
     return [(s.text, s.subject) for s in found]
 
 
@@ -396,3 +398,32 @@ def test_a_question_asking_for_several_names_is_answered_with_their_list(
     answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Story", 0.6)])
     assert answer.short_answer is not None and answer.short_answer.text == listed, answer.answer
     assert text[answer.short_answer.start : answer.short_answer.end] == listed
+
+
+def test_a_name_spelt_out_from_the_question_s_abbreviation_is_the_question_s_own() -> None:
+    """ "A US drone strike…": "United States" is the US spelt out, the question's own name, not
+    the group it asks for; nor is "Centers for Disease Control" an answer to a question on
+    what the CDC did."""
+    question = (
+        "President Joe Biden announced this week that a US drone strike had killed the world’s "
+        "most wanted terrorist, who was associated with which group?"
+    )
+    assert "United States" not in [
+        t
+        for t, _ in _spans("The United States killed al Qaeda leader Ayman al-Zawahiri.", question)
+    ]
+    text = (
+        "The United States killed al Qaeda leader Ayman al-Zawahiri in a drone strike, "
+        "President Joe Biden said Monday."
+    )
+    answer = ExtractiveAnswerer().answer(question, [_hit(1, text, "Strike", 0.6)])
+    assert answer.short_answer is not None and answer.short_answer.text == "al Qaeda", answer.answer
+    spans = _spans(
+        "The US Centers for Disease Control and Prevention responded to the outbreak.",
+        "The CDC activated its emergency center to respond to which outbreak?",
+    )
+    assert all("Disease Control" not in t for t, _ in spans), spans
+    # a name whose initials the question does not write stays an answer
+    assert ("National Hockey League", True) in _spans(
+        "The National Hockey League said so.", "Which league said so?"
+    )

@@ -336,7 +336,7 @@ class ExtractiveAnswerer:
                 seen = tokens | title | previous
                 named = _named(names, seen, passage, kind, generic)
                 spans = (
-                    spans_of(sentence, asked.kind or "", terms, asked.phrase)
+                    spans_of(sentence, asked.kind or "", terms, asked.phrase, asked.acronyms)
                     if asked.is_fact
                     else []
                 )

@@ -80,6 +80,9 @@ class Asked:
     # was flooded?"): what a short answer must be an instance of
     phrase: str = ""
     plural: bool = False  # asks for several ("which two countries", "which teams"): a list
+    # the question's capital abbreviations, as tokens ("US", "CDC"): a name whose initials they
+    # are ("United States", "Centers for Disease Control") is the question's own name
+    acronyms: frozenset[str] = frozenset()
 
     @property
     def is_fact(self) -> bool:
@@ -96,6 +99,15 @@ def _ask_sentence(question: str) -> str:
 
 def asked_for(question: str) -> Asked:
     """The kind of answer ``question`` asks for (see the module docstring)."""
+    acronyms = frozenset(t for m in _ACRONYM.findall(question) for t in tokenize(m))
+    return replace(_asked(question), acronyms=acronyms)
+
+
+# a capital abbreviation: "US", "CDC", "NHL", "U.S." (two to six capitals, a plural "s" kept out)
+_ACRONYM = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}|\b[A-Z]{2,6}(?=s?\b)")
+
+
+def _asked(question: str) -> Asked:
     ask = _ask_sentence(question)
     if re.match(r"\s*why\b", ask, re.IGNORECASE):
         return Asked("reason", "why")
@@ -266,9 +278,16 @@ class Span:
     subject: bool = False  # opens the sentence (after "The"): most likely its subject
 
 
-def spans_of(sentence: str, kind: str, question_terms: set[str], phrase: str = "") -> list[Span]:
+def spans_of(
+    sentence: str,
+    kind: str,
+    question_terms: set[str],
+    phrase: str = "",
+    acronyms: frozenset[str] = frozenset(),
+) -> list[Span]:
     """The spans of ``kind`` in ``sentence`` that the question does not already contain, in
-    order of position. ``phrase`` is the class the question names (:attr:`Asked.phrase`)."""
+    order of position. ``phrase`` is the class the question names (:attr:`Asked.phrase`), and
+    ``acronyms`` its capital abbreviations (:attr:`Asked.acronyms`)."""
     if kind in (NAME, PLACE):
         heads = set(tokenize(phrase))
         found = [
@@ -286,7 +305,7 @@ def spans_of(sentence: str, kind: str, question_terms: set[str], phrase: str = "
         found = _figures(sentence, prefer_money=True)
     else:
         found = _figures(sentence, prefer_money=False)
-    return [s for s in found if _novel(s.text, question_terms)]
+    return [s for s in found if _novel(s.text, question_terms) and not _spelt_out(s.text, acronyms)]
 
 
 def _trim(
@@ -332,6 +351,14 @@ def _trim(
     if text.split()[0].lower() in ("of", "the", "for", "&", "de", "la"):
         return None
     return Span(text, start, end, span.kind, span.lead, False, span.subject)
+
+
+def _spelt_out(text: str, acronyms: frozenset[str]) -> bool:
+    """Whether ``text`` is a name spelt out whose initials the question writes as a capital
+    abbreviation ("United States" for "US", "US Centers for Disease Control" for "CDC": words
+    written in capitals, and connectors, are not counted)."""
+    words = [w for w in text.split() if w[:1].isupper() and not w.isupper()]
+    return len(words) >= 2 and "".join(w[0] for w in words).lower() in acronyms
 
 
 def _novel(text: str, question_terms: set[str]) -> bool:
