@@ -588,7 +588,11 @@ def markdown(result: dict[str, Any]) -> str:
         *_startup_rows(result.get("startup")),
         [
             f"{result['arrivals_added']} new articles answered from, after their update commits",
-            f"{result['arrival_visible_s']} s",
+            (
+                f"{result['arrival_visible_s']} s"
+                if result["arrival_visible_s"] is not None
+                else "never, within the run (no answer in the loop cited them)"
+            ),
         ],
         ["longest question while the update ran", f"{result['max_wait_ms']} ms"],
         ["the update itself (another process, real embeddings)", f"{result['update_s']} s"],
