@@ -20,12 +20,14 @@ from index.keyword import KeywordReader
 from index.store import Store
 
 # Date windows of at most this many chunks are searched by scanning their vectors in memory (a
-# week of a 100,000-chunk store holds about 2,000). A larger window is searched by taking the
+# week of a 100,000-chunk store holds about 2,000; of a year of a few dozen feeds, 1,200,000
+# chunks, about 23,000, which Chroma's filtered query took 400 ms for and a scan takes a few:
+# docs/benchmarks.md, "1,000,000 chunks"). A larger window is searched by taking the
 # nearest chunks of the whole index, as many as hold enough of the window's on average, when
 # that is at most WIDE_QUERY_LIMIT; otherwise by Chroma's metadata-filtered query (slow: 150-200 ms
 # for 27,000 of 100,000 chunks). At most WINDOWS_KEPT windows are kept, with their vectors: what
 # this holds in memory is bounded by these figures, not by the size of the index.
-WINDOW_SCAN_LIMIT = 20_000
+WINDOW_SCAN_LIMIT = 40_000  # 59 MiB of vectors at 384 dimensions
 WIDE_QUERY_LIMIT = 1_000
 WINDOWS_KEPT = 4
 VECTOR_READ_BATCH = 1_000  # a window is read in parts, to bound the memory a read takes
