@@ -21,7 +21,7 @@ from index.store import Store
 
 # Date windows of at most this many chunks are searched by scanning their vectors in memory (a
 # week of a 100,000-chunk store holds about 2,000; of a year of a few dozen feeds, 1,200,000
-# chunks, about 23,000, which Chroma's filtered query took 400 ms for and a scan takes a few:
+# chunks, about 23,000: Chroma's filtered query took 400 ms for one, a scan takes milliseconds;
 # docs/benchmarks.md, "1,000,000 chunks"). A larger window is searched by taking the
 # nearest chunks of the whole index, as many as hold enough of the window's on average, when
 # that is at most WIDE_QUERY_LIMIT; otherwise by Chroma's metadata-filtered query (slow: 150-200 ms
