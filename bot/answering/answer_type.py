@@ -62,7 +62,7 @@ _IRREGULAR_PAST = frozenset(
 )
 _CALLED = re.compile(r"\b(?:called|named|the name of|name of)\b", re.IGNORECASE)
 # a question asks for several things when a number word or "both" opens its class ("which two
-# countries") or its class noun is a regular plural ("which teams", "which companies"); nouns
+# countries") or the head of its class is a regular plural ("which teams", "which companies"); nouns
 # ending in "s" that are not plurals ("news", "series", "bus") are not
 _SEVERAL = frozenset("two three four five six seven eight nine ten both several".split())
 _PLURAL = re.compile(r"(?:[^su']s|ies)$")
@@ -80,8 +80,9 @@ class Asked:
     # was flooded?"): what a short answer must be an instance of
     phrase: str = ""
     plural: bool = False  # asks for several ("which two countries", "which teams"): a list
-    # the question's capital abbreviations, as tokens ("US", "CDC"): a name whose initials they
-    # are ("United States", "Centers for Disease Control") is the question's own name
+    # the question's capital abbreviations, in lower case without full stops ("us", "cdc"): a
+    # name whose initials they are ("United States", "Centers for Disease Control") is the
+    # question's own name
     acronyms: frozenset[str] = frozenset()
 
     @property
@@ -99,7 +100,7 @@ def _ask_sentence(question: str) -> str:
 
 def asked_for(question: str) -> Asked:
     """The kind of answer ``question`` asks for (see the module docstring)."""
-    acronyms = frozenset(t for m in _ACRONYM.findall(question) for t in tokenize(m))
+    acronyms = frozenset(m.replace(".", "").lower() for m in _ACRONYM.findall(question))
     return replace(_asked(question), acronyms=acronyms)
 
 
