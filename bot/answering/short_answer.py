@@ -177,15 +177,12 @@ _JOINER = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&)\s)\s*(?:the\s+
 def _its_list(span: Span, sentence: Candidate) -> list[Span]:
     """The spans listed with ``span`` in its sentence ("Finland and Sweden"), in order; a
     question asking for several things ("which two countries") is answered by the list."""
-    spans = sorted(sentence.spans, key=lambda s: s.start)
-    at = next((i for i, s in enumerate(spans) if s.start == span.start), None)
-    if at is None:
-        return [span]
-    first = last = at
+    spans = sentence.spans  # in order of position (spans_of), ``span`` among them
+    first = last = spans.index(span)
     while first > 0 and _JOINER.fullmatch(sentence.text[spans[first - 1].end : spans[first].start]):
         first -= 1
     while last + 1 < len(spans) and _JOINER.fullmatch(
         sentence.text[spans[last].end : spans[last + 1].start]
     ):
         last += 1
-    return spans[first : last + 1]
+    return list(spans[first : last + 1])
