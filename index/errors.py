@@ -37,6 +37,12 @@ class StoreUnavailable(NewsbotError):
     """The Chroma store (usually a server) cannot be reached."""
 
 
+class VectorsUnreadable(NewsbotError):
+    """Chroma could not read its vector index for one query: the embedded store's index files
+    can be out of step with its records while another process writes the same store ("Error
+    finding id"). A search then answers from the keyword index alone (index/search.py)."""
+
+
 class ConfigError(NewsbotError):
     exit_code = 2
 

@@ -27,7 +27,7 @@ from index.config import SearchSettings
 from index.date_policy import drop_older, prefer_newer, prefer_window, within
 from index.dense import DateSlice, DenseSearch
 from index.embedding import Embedder
-from index.errors import ConfigError, IndexEmpty
+from index.errors import ConfigError, IndexEmpty, VectorsUnreadable
 from index.fusion import fuse, spread_articles
 from index.hit import Hit, SearchResult
 from index.keyword import STOPWORDS, KeywordDamaged, KeywordIndex, KeywordReader, KeywordState
@@ -159,7 +159,7 @@ class HybridSearcher:
             log.debug("the store is busy; going on with revision %d", last.meta.revision)
             return last.meta
 
-    def _reopen(self, meta: IndexMeta) -> None:
+    def _reopen(self, meta: IndexMeta, why: str = "the index changed in another process") -> None:
         """Open the embedded store afresh in a thread, load the new revision's vector index
         there, then read through it; the question that starts it waits at most REOPEN_WAIT_S
         for that (see there), the others not at all."""
@@ -177,7 +177,7 @@ class HybridSearcher:
                     log.warning("could not open the store afresh: %s", error)
                 self._open_cost = time.perf_counter() - started
 
-            log.info("the index changed in another process (revision %d)", meta.revision)
+            log.info("%s (revision %d): opening the store afresh", why, meta.revision)
             self._reopening = threading.Thread(target=run, name="store-reopen", daemon=True)
             self._reopening.start()
             if self._open_cost is None or self._open_cost <= REOPEN_WAIT_S:
@@ -293,11 +293,7 @@ class HybridSearcher:
 
             n = self.settings.candidates
             clock = time.perf_counter()
-            generation = view.meta.generation
-            dense = self.dense.hits(reader, generation, view.chunks, vector, n, window)
-            inside = []
-            if inner is not None:
-                inside.append(self.dense.hits(reader, generation, view.chunks, vector, n, inner))
+            dense, inside = self._dense_hits(reader, view, vector, n, window, inner)
             timings["dense"] = time.perf_counter() - clock
             if self._open_cost is None:  # the first vector query loads the vector index
                 self._open_cost = max(timings["dense"], self.store.vectors_load_s or 0.0)
@@ -318,10 +314,34 @@ class HybridSearcher:
             window_weight=self.settings.window_search_weight,
             article_weight=self.settings.article_fusion_weight,
         )
-        self.dense.fill_similarity(missing, vector, generation, view.revision)
+        self.dense.fill_similarity(missing, vector, view.meta.generation, view.revision)
         hits = self._date_policy(fused, since, until, strict, prefer_recent, now)[:k]
         timings["fuse"] = time.perf_counter() - clock
         return SearchResult(hits, timings, query_vector=vector)
+
+    def _dense_hits(
+        self,
+        reader: KeywordReader,
+        view: View,
+        vector: np.ndarray,
+        n: int,
+        window: DateSlice | None,
+        inner: DateSlice | None,
+    ) -> tuple[list[Hit], list[list[Hit]]]:
+        """The nearest chunks (within ``window``), and within ``inner`` when given. When Chroma
+        cannot read its vector index just now (VectorsUnreadable), none: the question is
+        answered from the keyword index alone, and the store is opened afresh for the next."""
+        generation = view.meta.generation
+        try:
+            dense = self.dense.hits(reader, generation, view.chunks, vector, n, window)
+            if inner is None:
+                return dense, []
+            return dense, [self.dense.hits(reader, generation, view.chunks, vector, n, inner)]
+        except VectorsUnreadable as error:
+            log.warning("%s Answering from the keyword index alone for now.", error)
+            with self._lock:
+                self._reopen(view.meta, "the vector index could not be read")
+            return [], []
 
     def _date_policy(
         self,

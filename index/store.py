@@ -33,7 +33,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from index.config import StoreSettings
-from index.errors import StoreDamaged, StoreUnavailable
+from index.errors import StoreDamaged, StoreUnavailable, VectorsUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -436,7 +436,7 @@ class Store:
     def reachable(self) -> Iterator[None]:
         try:
             yield
-        except (StoreUnavailable, StoreDamaged):
+        except (StoreUnavailable, StoreDamaged, VectorsUnreadable):
             raise
         except BaseException as error:  # a Rust panic in Chroma is not an Exception
             damage = damaged(error, self.location, embedded=self._reopen is not None)
@@ -733,10 +733,21 @@ class Store:
 
         Only ids and distances come back: readers take texts and metadata from the keyword index
         (index/keyword.py), which holds the live chunks of one revision and so also drops ids a
-        killed writer left behind."""
-        got = self.chunks(generation).query(
-            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
-        )
+        killed writer left behind.
+
+        VectorsUnreadable when Chroma fails inside its vector index (see there)."""
+        from chromadb.errors import InternalError
+
+        try:
+            got = self.chunks(generation).query(
+                query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+            )
+        except InternalError as error:
+            if damaged(error, self.location, embedded=self._reopen is not None) is not None:
+                raise  # a full disk or damaged files: reachable() says so
+            raise VectorsUnreadable(
+                f"The vector index at {self.location} could not be read just now ({_first(error)})."
+            ) from error
         return [
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
