@@ -95,11 +95,16 @@ CREATE TABLE IF NOT EXISTS chunks (
     published TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-CREATE INDEX IF NOT EXISTS chunks_published ON chunks(published);
+CREATE INDEX IF NOT EXISTS chunks_day ON chunks(published, id);
 CREATE TABLE IF NOT EXISTS dead (row INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS frequency (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL)
     WITHOUT ROWID;
 """
+# the live chunks of a date window, read from the index chunks_day alone (see _index_days)
+WINDOW_SQL = (
+    "SELECT id, published FROM chunks WHERE published != '' AND published >= ? "
+    "AND published <= ? ORDER BY rowid"
+)
 TABLES = ("state", "articles", "chunks", "dead", "frequency", "terms")  # terms: format 2's FTS5
 
 
@@ -209,11 +214,7 @@ class KeywordReader:
 
     def published_within(self, since: str | None, until: str | None) -> list[tuple[str, str]]:
         """(chunk id, day) of the live chunks published within [since, until] (dated ones)."""
-        rows = self.connection.execute(
-            "SELECT id, published FROM chunks WHERE published != '' AND published >= ? "
-            "AND published <= ? ORDER BY rowid",
-            (since or "", until or "9999-99-99"),
-        )
+        rows = self.connection.execute(WINDOW_SQL, (since or "", until or "9999-99-99"))
         return [(str(cid), str(day)) for cid, day in rows]
 
     def document_frequency(self, token: str) -> int:
@@ -225,6 +226,16 @@ class KeywordReader:
     def ids(self) -> set[str]:
         """Every chunk id it holds (for checks and tests: this reads the whole table)."""
         return {str(row[0]) for row in self.connection.execute("SELECT id FROM chunks")}
+
+
+def _index_days(connection: sqlite3.Connection) -> None:
+    """Give a file written before it the index that reads a date window's chunk ids from the
+    index alone (the first files of this format indexed the day only, and a window then read
+    each chunk's row for its id: for a week of 1.2 million chunks, 26,000 reads scattered over
+    the 2.8 GiB file, 2-11 s for the first question about that week after each update). Made
+    once, by the first sync that meets such a file; a no-op after that."""
+    connection.execute("CREATE INDEX IF NOT EXISTS chunks_day ON chunks(published, id)")
+    connection.execute("DROP INDEX IF EXISTS chunks_published")
 
 
 def _format(connection: sqlite3.Connection) -> str | None:
@@ -367,19 +378,16 @@ class KeywordIndex:
 
     def _sync(self, connection: sqlite3.Connection, store: Store, meta: IndexMeta) -> None:
         state = _state(connection)
-        if (
-            state is not None
-            and state.matches(meta)
-            and not state.pending
-            and self._identity(connection)
-        ):
-            return
         anew = (
             state is None
             or state.generation != meta.generation
             or state.chunker != meta.chunker
             or not self._identity(connection)
         )
+        if not anew:
+            _index_days(connection)
+        if not anew and state is not None and state.matches(meta) and not state.pending:
+            return
         if anew:
             # another generation (a new model or chunking), another store, a first build or an
             # older format: the same chunk id may name other text, so nothing is kept
