@@ -50,14 +50,16 @@ class DateSlice:
 
     since: str | None
     until: str | None
-    ids: list[str]  # the chunks inside the window
+    count: int  # the chunks inside the window
     days: tuple[str, ...]  # the publication days inside
+    ids: list[str]  # the chunks inside, when they are few enough to scan (WINDOW_SCAN_LIMIT)
     vectors: Vectors | None = None  # read on the window's first scan
     earlier: Vectors | None = None  # an earlier revision's, of the same dates, until that scan
 
     @property
-    def count(self) -> int:
-        return len(self.ids)
+    def listed(self) -> bool:
+        """Whether its ids are listed (to scan its vectors)."""
+        return len(self.ids) == self.count
 
     @property
     def where(self) -> dict[str, Any]:
@@ -78,16 +80,18 @@ class DenseSearch:
         self, key: Hashable, reader: KeywordReader, since: str | None, until: str | None
     ) -> DateSlice:
         """The live chunks published within [since, until], as ``reader`` sees them; ``key``
-        names the revision read (a window is kept per revision)."""
+        names the revision read (a window is kept per revision). Their ids are listed only for
+        a window small enough to be scanned: a larger one is searched by Chroma with its days
+        and count alone."""
         with self._lock:
             window = self._kept.get(key)
             if window is not None:
                 self._kept.move_to_end(key)
                 return window
-        inside = reader.published_within(since, until)
-        window = DateSlice(
-            since, until, [cid for cid, _ in inside], tuple(sorted({d for _, d in inside}))
-        )
+        days = reader.days_within(since, until)
+        count = sum(n for _, n in days)
+        ids = reader.published_within(since, until) if count <= WINDOW_SCAN_LIMIT else []
+        window = DateSlice(since, until, count, tuple(day for day, _ in days), ids)
         with self._lock:
             window.earlier = self._earlier(since, until)
             self._kept[key] = window
@@ -108,7 +112,7 @@ class DenseSearch:
         pool = total if window is None else window.count
         if not pool:
             return []
-        if window is not None and window.count <= WINDOW_SCAN_LIMIT:
+        if window is not None and window.count <= WINDOW_SCAN_LIMIT and window.listed:
             return self._scan(reader, generation, vector, n, window)
         wanted = min(n + 10, pool)  # a few spare: chunks that are not live are dropped
         where = window.where if window is not None else None

