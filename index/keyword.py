@@ -243,8 +243,8 @@ def _index_days(connection: sqlite3.Connection) -> None:
     """Give a file written before it the index that reads a date window's chunk ids from the
     index alone (the first files of this format indexed the day only, and a window then read
     each chunk's row for its id: for a week of 1.2 million chunks, 26,000 reads scattered over
-    the 2.8 GiB file, 2-11 s for the first question about that week after each update). Made
-    once, by the first sync that meets such a file; a no-op after that."""
+    the 2.8 GiB file, 1.1 s on a cold cache, 0.02 s from this index). Made once, by the first
+    sync that meets such a file; a no-op after that."""
     connection.execute("CREATE INDEX IF NOT EXISTS chunks_day ON chunks(published, id)")
     connection.execute("DROP INDEX IF EXISTS chunks_published")
 
