@@ -275,7 +275,7 @@ def add(
 ) -> IntakeReport:
     """Fetch ``urls`` and every entry of ``feeds``, store what is new and index it at once."""
     started = time.perf_counter()
-    store = store or Store.open(settings)
+    store = store or Store.open_to_write(settings)
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher.from_settings(settings)
     try:

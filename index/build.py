@@ -545,7 +545,7 @@ def build_index(
 
     ``prune`` confirms a large removal (see index.prune): without it, an update that would remove
     more than NEWSBOT_PRUNE_MAX_SHARE of the index removes nothing and lists it in ``held_back``."""
-    store = store or Store.open(settings)
+    store = store or Store.open_to_write(settings)
     with writer_lock(settings, store):
         folders = list(folders) if folders else list(settings.article_folders)
         return Builder(settings, store, embedder, progress).run(folders, full, prune)
@@ -578,7 +578,7 @@ def restore_last(
     (NEWSBOT_REMOVED_RETENTION_DAYS), and forget that removal, so a second call undoes the one
     before it."""
     started = time.perf_counter()
-    store = store or Store.open(settings)
+    store = store or Store.open_to_write(settings)
     report = RestoreReport()
     with writer_lock(settings, store):
         store.forget_removed(before=time.time() - settings.removed_retention_days * 86400)

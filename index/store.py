@@ -289,6 +289,16 @@ def free_space(location: str) -> int | None:
         return None
 
 
+def _room_to_write(location: str) -> None:
+    free = free_space(location)
+    if free is not None and free < LOW_SPACE:
+        raise StoreDamaged(
+            f"Only {free / 2**20:.1f} MB are free on the disk holding the index at {location}, "
+            "so the update stopped before writing anything; the index answers as before. "
+            f"Free at least {LOW_SPACE // 2**20} MB and run it again."
+        )
+
+
 def damaged(error: BaseException, location: str, embedded: bool) -> StoreDamaged | None:
     """The StoreDamaged that ``error`` means, if it means a full disk or a damaged store."""
     text = f"{type(error).__name__}: {error}".lower()
@@ -419,18 +429,22 @@ class Store:
             dict(fresh._handles),
         )
 
+    @classmethod
+    def open_to_write(cls, settings: StoreSettings) -> Store:
+        """The store, opened by a command that updates it. When the embedded store's disk is
+        nearly full, the update is refused before the store is even opened: Chroma writes to
+        its database whenever it opens (a row of its own write-lock table), and a refused update
+        that had opened the store was seen to use up the last 0.2 MB of a disk, so that the next
+        question could not open it."""
+        if not settings.shared_store:
+            _room_to_write(settings.store_location)
+        return cls.open(settings)
+
     def room_to_write(self) -> None:
         """StoreDamaged, before anything is written, when the embedded store's disk is nearly
         full. (A server's disk is the server's to watch.)"""
-        if self._reopen is None:
-            return
-        free = free_space(self.location)
-        if free is not None and free < LOW_SPACE:
-            raise StoreDamaged(
-                f"Only {free / 2**20:.1f} MB are free on the disk holding the index at "
-                f"{self.location}, so the update stopped before writing anything; the index "
-                f"answers as before. Free at least {LOW_SPACE // 2**20} MB and run it again."
-            )
+        if self._reopen is not None:
+            _room_to_write(self.location)
 
     @contextmanager
     def reachable(self) -> Iterator[None]:

@@ -182,8 +182,11 @@ newsbot index > /dev/null || exit 3
 for i in 1 2 3; do
   printf "Park plan $i\n\nThe council of town $i voted for a new park on Monday.\n" > "$ARTICLES/p$i.txt"
 done
-dd if=/dev/zero of="$DISK/filler" bs=64k 2> /dev/null; truncate -s -200K "$DISK/filler"
+dd if=/dev/zero of="$DISK/filler" bs=64k 2> /dev/null; truncate -s -600K "$DISK/filler"
+files() { (cd "$DISK/data" && find . -type f -exec md5sum {} + | sort -k 2); }
+files > "$OUT/before"
 echo "@@step index"; newsbot index 2>&1; echo "@@rc $?"
+files > "$OUT/after"
 echo "@@step ask"; newsbot ask "What did Sheinbaum reject?" 2>&1; echo "@@rc $?"
 dd if=/dev/zero of="$DISK/more" bs=4k 2> /dev/null
 echo "@@step full"; newsbot ask "What did Sheinbaum reject?" 2>&1; echo "@@rc $?"
@@ -212,6 +215,7 @@ def test_a_full_disk_is_one_message_and_the_index_keeps_answering(tmp_path: Path
     env.update(
         DISK=str(disk),
         ARTICLES=str(articles),
+        OUT=str(tmp_path),
         PYTHON=sys.executable,
         NEWSBOT_DATA_DIR=str(disk / "data"),
         NEWSBOT_ARTICLE_DIRS=str(articles),
@@ -234,10 +238,12 @@ def test_a_full_disk_is_one_message_and_the_index_keeps_answering(tmp_path: Path
     store = disk / "data" / "chroma"
     assert steps["index"] == (
         1,
-        f"error: Only 0.2 MB are free on the disk holding the index at {store}, so the update "
+        f"error: Only 0.6 MB are free on the disk holding the index at {store}, so the update "
         "stopped before writing anything; the index answers as before. Free at least 32 MB and "
         "run it again.",
     )
+    # not a byte written, not even by opening the store (Chroma writes whenever it opens)
+    assert (tmp_path / "after").read_text() == (tmp_path / "before").read_text()
     code, answer = steps["ask"]
     assert code == 0 and "Sheinbaum firmly rejected" in answer, answer
     assert steps["full"] == (

@@ -71,6 +71,8 @@ def _user_errors() -> Iterator[None]:
         yield
     except NewsbotError as error:
         text, code = user_message(error)
+        # what lay behind the message, for NEWSBOT_LOG_LEVEL=DEBUG and a bug report
+        logging.getLogger("newsbot").debug("the error behind this message", exc_info=error)
         err.print(text, highlight=False)
         raise typer.Exit(code) from None
     except KeyboardInterrupt:
