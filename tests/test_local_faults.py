@@ -134,10 +134,11 @@ def _damage(database: Path, how: str) -> None:
         with contextlib.closing(sqlite3.connect(database)) as db:
             busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             assert busy == 0, "another connection kept the log from being folded in"
-        size = database.stat().st_size
+            page = db.execute("PRAGMA page_size").fetchone()[0]
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
         with database.open("r+b") as handle:
-            handle.seek(4096)
-            handle.write((bytes(range(256)) * 16) * ((size - 4096) // 4096))
+            handle.seek(page)
+            handle.write(bytes(range(256)) * (page // 256) * (pages - 1))
 
 
 @pytest.mark.parametrize(
