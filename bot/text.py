@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``count`` and ``word``, in the plural unless the count is one: "1 article", "2 articles"."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
 def shorten(text: str, limit: int = 300) -> str:
     """Collapse whitespace and cut at a word boundary with an ellipsis to at most ``limit``."""
     text = " ".join(text.split())

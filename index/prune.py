@@ -66,7 +66,8 @@ def check_folders(folders: Sequence[Path], library: Path) -> None:
                 f"Two article folders have the same name, {name}: {names[name]} and {folder}. "
                 "newsbot tells articles apart by their folder's name and their path in it, so one "
                 "folder's files would hide the other's. Nothing was changed. Rename one of the "
-                "folders and list the new name in NEWSBOT_ARTICLE_DIRS."
+                "folders (or copy one you can't rename, such as a read-only share, to a folder "
+                "of another name) and list the new name in NEWSBOT_ARTICLE_DIRS."
             )
         names[name] = folder
 
@@ -180,11 +181,14 @@ def decide(
 
 def held_back_note(held: int, total: int, max_share: float, how: str = PRUNE_HINT) -> str:
     """What to tell the person whose update was over the share."""
+    one = held == 1
     return (
-        f"{held} of the {total} articles in the index ({held / max(total, 1):.0%}) are no longer "
-        "in the article folders. They were not removed: an update removes at most "
+        f"{held:,} of the {total:,} article{'' if total == 1 else 's'} in the index "
+        f"({held / max(total, 1):.0%}) {'is' if one else 'are'} no longer in the article folders. "
+        f"{'It was' if one else 'They were'} not removed: an update removes at most "
         f"{max_share:.0%} of the index at once (NEWSBOT_PRUNE_MAX_SHARE). If a folder is wrong "
-        f"or not mounted, fix it and nothing is lost; if they were deleted on purpose, {how}."
+        f"or not mounted, fix it and nothing is lost; if {'it was' if one else 'they were'} deleted "
+        f"on purpose, {how}."
     )
 
 

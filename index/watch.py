@@ -66,10 +66,11 @@ class Cycle:
             b = self.build
             parts.append(
                 f"index {b.added} added, {b.updated} updated, {b.removed} removed, "
-                f"{b.articles} articles"
+                f"{b.articles} article{'' if b.articles == 1 else 's'}"
             )
             if b.held_back:
-                parts.append(f"{len(b.held_back)} not removed: {b.held_back_note()}")
+                note = b.held_back_note().rstrip(".")  # the parts are joined with "; "
+                parts.append(f"{len(b.held_back)} not removed: {note}")
         if self.error:
             parts.append(f"index not updated: {self.error}")
         parts.append(f"{self.seconds:.1f} s")

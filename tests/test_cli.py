@@ -109,3 +109,57 @@ def test_a_bad_setting_is_a_clear_error_naming_the_variable(
     assert "NEWSBOT_TOP_K" in result.output and "CHROMA_PORT" in result.output
     assert ".env.example" in result.output and "Traceback" not in result.output
     assert "not-a-port" not in result.output, "values are not echoed: they could be secrets"
+
+
+def test_repl_sources_shows_the_whole_passages_behind_the_last_answer(seed_service) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from rich.console import Console
+
+    from bot.frontends.repl import Repl
+
+    out = io.StringIO()
+    repl = Repl(seed_service, Console(file=out, width=100, color_system=None))
+    repl.run_lines(["Why did Sheinbaum reject Trump's offer to send troops?", ":sources"])
+    answer = repl.last
+    assert answer is not None and answer.found
+    shown = out.getvalue().split("Passages behind the answer", 1)[1]
+    sources = seed_service.sources(answer.citations)
+    first: dict[str, int] = {}  # a passage quoted twice is shown once, with its first citation
+    for source in sources:
+        n = first.setdefault(source.citation.chunk_id, source.citation.n)
+        assert source.same_as == (None if n == source.citation.n else n)
+    # the passages, not the quotes alone (a passage may be one sentence: the seed's lede)
+    assert any(len(s.text) > len(s.citation.quote) for s in sources)
+    for source in sources:
+        assert source.text[source.quote_start : source.quote_end] == source.citation.quote
+        context = source.text[source.quote_end :].strip() or source.text[: source.quote_start]
+        assert " ".join(context.split())[:60] in " ".join(shown.split())  # beyond the quote
+
+    out = io.StringIO()
+    repl = Repl(seed_service, Console(file=out, width=100), as_json=True)
+    repl.run_lines(["Why did Sheinbaum reject Trump's offer to send troops?", ":sources"])
+    listed = json.loads(out.getvalue().splitlines()[-1])
+    assert [s["passage"] for s in listed["sources"]] == [s.text for s in sources]
+
+
+def test_messages_read_as_plain_english(cli_env: Path) -> None:
+    result = runner.invoke(app, ["status"])
+    assert "newest article   none yet" in result.output and "None" not in result.output
+    result = runner.invoke(app, ["index"])
+    assert "1 article in the index" in result.output and "1 articles" not in result.output
+    result = runner.invoke(app, ["ask", "-k", "0", "Who won?"])
+    assert result.exit_code == 2 and "-k" in result.output
+
+
+def test_indexing_other_folders_says_they_replace_the_setting(
+    cli_env: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["index"]).exit_code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bridge.txt").write_text("Bridge\n\nThe council approved the new bridge on Monday.\n")
+    result = runner.invoke(app, ["index", str(other)])
+    assert result.exit_code == 1, result.output  # the seed is kept, not removed
+    assert "1 of the 1 article in the index (100%) is no longer" in result.output
+    assert "The folders given replace NEWSBOT_ARTICLE_DIRS for this run" in result.output

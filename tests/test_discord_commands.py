@@ -13,6 +13,7 @@ import pytest
 from discord.ext.test import backend
 
 from bot.answering.service import build_service
+from bot.frontends.discord_bot.formatting import escape
 from index.build import writer_lock
 from index.embedding import Embedder
 from tests.conftest import SEED_FILE, make_settings
@@ -121,8 +122,10 @@ async def test_sources_shows_the_full_passages_of_the_last_answer(server: Server
         assert data["content"].startswith("Passages behind the last answer")
         embeds = data["embeds"]
         assert embeds[0]["title"].startswith("[1] Sheinbaum REJECTS")
-        whole = stored.sources[0].quote.strip()
+        (source, *_) = server.bot.service.sources(stored.sources)
+        whole = source.text.strip()  # the passage the quote stands in, not the quote alone
         assert len(embeds[0]["description"]) >= len(whole) - 5  # the full passage, not shortened
+        assert f"**{escape(source.citation.quote)}**" in embeds[0]["description"]
         assert sum(len(discord.Embed.from_dict(e)) for e in embeds) <= 6000
 
 
@@ -200,8 +203,8 @@ async def test_reindex_by_role_or_manage_server_reports_the_changes(
         adapter = await reindex(server, server.bob, discord.Permissions(manage_guild=True))
         report = adapter.calls[-1][2]["content"]
         assert "0 added, 0 updated, 0 removed, 1 unchanged" in report
-        assert "⚠️ 1 of the 2 articles in the index (50%) are no longer in the article " in report
-        assert "if they were deleted on purpose, run /reindex prune:true." in report
+        assert "⚠️ 1 of the 2 articles in the index (50%) is no longer in the article " in report
+        assert "if it was deleted on purpose, run /reindex prune:true." in report
         adapter = await reindex(
             server, server.bob, discord.Permissions(manage_guild=True), prune=True
         )

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 import time
+from dataclasses import replace
 
 import discord
 import pytest
@@ -13,7 +14,7 @@ from discord import app_commands
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answering.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation, SourcePassage
 from bot.errors import IndexBusy, IndexEmpty, InvalidQuestion
 from bot.frontends.discord_bot import startup_problem
 from bot.frontends.discord_bot.access import Access
@@ -90,11 +91,52 @@ def test_every_answer_message_is_within_discords_limits(answer: Answer) -> None:
 @given(st.lists(NASTY, min_size=1, max_size=6))
 def test_sources_messages_are_within_discords_limits(quotes: list[str]) -> None:
     cites = [citation(i + 1, "T" * 300, q * 4) for i, q in enumerate(quotes)]
-    replies = sources_replies("why?", cites, True)
+    replies = sources_replies("why?", [SourcePassage.of(c, None) for c in cites], True)
     for reply in replies:
         check_message(reply.content, reply.embeds)
     described = "".join(e.description or "" for r in replies for e in r.embeds)
     assert len(described) >= sum(len(escape(q * 4).strip()) for q in quotes) - 10 * len(quotes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(NASTY, NASTY, NASTY)
+def test_a_source_shows_its_whole_passage_with_the_quote_in_bold(
+    before: str, quote: str, after: str
+) -> None:
+    quote = f"Sheinbaum rejected it {quote}".strip()
+    passage = f"{before} {quote} {after}"
+    start = 100 + len(before) + 1  # the passage starts at article offset 100
+    cited = Citation(1, "a", "T", None, None, "", quote, start, start + len(quote))
+    source = SourcePassage.of(cited, passage, 100)
+    assert (source.text, passage[source.quote_start : source.quote_end]) == (passage, quote)
+    (reply,) = sources_replies("why?", [source], True)
+    check_message(reply.content, reply.embeds)
+    described = "".join(e.description or "" for e in reply.embeds)
+    if units(escape(passage)) < 4000:
+        assert f"**{escape(quote)}**" in described
+        words = "".join(ch for ch in described if ch.isalnum())
+        assert "".join(ch for ch in after if ch.isalnum()) in words  # the passage after it
+
+
+def test_a_second_quote_of_one_passage_shows_the_quote_and_points_to_the_first() -> None:
+    passage = "Sheinbaum rejected the offer. She cited sovereignty. Talks go on."
+    first = Citation(1, "a", "T", None, None, "", "Sheinbaum rejected the offer.", 0, 29)
+    second = Citation(2, "a", "T", None, None, "", "She cited sovereignty.", 30, 52)
+    sources = [
+        SourcePassage.of(first, passage),
+        replace(SourcePassage.of(second, passage), same_as=1),
+    ]
+    (reply,) = sources_replies("why?", sources, True)
+    one, two = reply.embeds
+    assert "Talks go on." in (one.description or "")
+    assert two.description == "**She cited sovereignty.**"
+    assert two.footer.text is not None and "in the passage of [1]" in two.footer.text
+
+
+def test_a_source_whose_passage_was_replaced_shows_its_quote() -> None:
+    cited = citation(1, "T", "Sheinbaum rejected the offer.")
+    assert SourcePassage.of(cited, "A newer version of the story.", 0).text == cited.quote
+    assert SourcePassage.of(cited, None).text == cited.quote
 
 
 def test_answer_with_sources_looks_right() -> None:

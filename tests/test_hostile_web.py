@@ -513,7 +513,9 @@ def test_repl_json_prints_only_json(seed_folder: Path, monkeypatch: pytest.Monke
     assert "Unknown command" in rows[0]["error"]
     assert "characters long" in rows[1]["error"]
     assert "Commands:" in rows[2]["message"]
-    assert rows[3]["found"] is True and rows[4]["citations"]
+    assert rows[3]["found"] is True
+    assert [s["n"] for s in rows[4]["sources"]] == [c["n"] for c in rows[3]["citations"]]
+    assert all(s["quote"] in s["passage"] for s in rows[4]["sources"])
 
 
 def test_a_page_nested_100000_deep_is_fetched_as_the_file_reader_reads_it(

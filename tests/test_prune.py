@@ -296,8 +296,9 @@ def test_two_folders_with_the_same_name_are_refused(
     assert str(refused.value) == (
         f"Two article folders have the same name, news: {first} and {second}. newsbot tells "
         "articles apart by their folder's name and their path in it, so one folder's files "
-        "would hide the other's. Nothing was changed. Rename one of the folders and list the "
-        "new name in NEWSBOT_ARTICLE_DIRS."
+        "would hide the other's. Nothing was changed. Rename one of the folders (or copy one "
+        "you can't rename, such as a read-only share, to a folder of another name) and list "
+        "the new name in NEWSBOT_ARTICLE_DIRS."
     )
     assert titles(settings) == set()
     code, output = newsbot("index", str(first), str(second))

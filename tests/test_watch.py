@@ -85,7 +85,7 @@ def test_watch_cycles_pick_up_feed_entries_and_files_and_prune(
         assert titles(settings) == {"Storm kills 12 in Westmarch"}
         summary = first.summary()
         assert "cycle 1; feeds 1/1 read; articles 1 new, 0 changed" in summary
-        assert "1 failed; index 1 added, 0 updated, 0 removed, 1 articles" in summary
+        assert "1 failed; index 1 added, 0 updated, 0 removed, 1 article;" in summary
 
         # A new entry in the feed and a new file in a folder both arrive in the next cycle;
         # the dead link is not fetched again.
@@ -167,7 +167,7 @@ def test_watch_command_stops_cleanly_on_signals(
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, errors
-    assert "Watching 1 feed and 1 folders every 60 s" in errors and "Stopped." in errors
+    assert "Watching 1 feed and 1 folder every 60 s" in errors and "Stopped." in errors
     assert "Traceback" not in errors
 
 

@@ -111,6 +111,35 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SourcePassage:
+    """A citation with the whole passage it quotes from (``:sources``, ``/sources``): what a
+    reader opens to see a quote in its context. ``text`` is the passage, or the quote alone when
+    its passage is no longer indexed; the quote stands at ``text[quote_start:quote_end]``."""
+
+    citation: Citation
+    text: str
+    quote_start: int
+    quote_end: int
+    same_as: int | None = None  # the citation shown earlier that quotes the same passage
+
+    @classmethod
+    def of(cls, citation: Citation, passage: str | None, passage_start: int = 0) -> SourcePassage:
+        """``passage`` starts at article offset ``passage_start``; a quote outside it (the
+        passage was replaced) leaves the quote alone."""
+        start, end = citation.start - passage_start, citation.end - passage_start
+        if passage is None or start < 0 or passage[start:end] != citation.quote:
+            return cls(citation, citation.quote, 0, len(citation.quote))
+        return cls(citation, passage, start, end)
+
+    @property
+    def quote(self) -> str:
+        return self.text[self.quote_start : self.quote_end]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.citation.as_dict(), "passage": self.text, "same_as": self.same_as}
+
+
 @dataclass
 class Answer:
     question: str

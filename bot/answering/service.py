@@ -11,10 +11,18 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from bot.answering.answer import Answer, Answerer, ExtractiveAnswerer, KnowsVectors
+from bot.answering.answer import (
+    Answer,
+    Answerer,
+    Citation,
+    ExtractiveAnswerer,
+    KnowsVectors,
+    SourcePassage,
+)
 from bot.answering.conflicts import annotate_dates
 from bot.answering.followup import Turn
 from bot.answering.language import language_hint
@@ -135,6 +143,26 @@ class AnswerService:
 
     def _answer(self, text: str, hits: list[Hit], on_text: Callable[[str], None] | None) -> Answer:
         return self.answerer.answer(text, hits, on_text if self.answerer.streams else None)
+
+    def sources(self, citations: Sequence[Citation]) -> list[SourcePassage]:
+        """Each citation with the whole passage it quotes, read from the index by chunk id (a
+        passage since replaced by a newer version of its article leaves the quote alone)."""
+        ids = [c.chunk_id for c in citations if c.chunk_id]
+        try:
+            passages = self.searcher.passages(ids) if ids else {}
+        except NewsbotError as error:
+            log.info("passages not read: %s", error)
+            passages = {}
+        out = []
+        shown: dict[str, int] = {}  # chunk id -> the citation that shows its passage
+        for c in citations:
+            p = passages.get(c.chunk_id)
+            source = SourcePassage.of(c, p.text if p else None, p.start if p else 0)
+            if p is not None and c.chunk_id in shown:
+                source = replace(source, same_as=shown[c.chunk_id])
+            shown.setdefault(c.chunk_id, c.n)
+            out.append(source)
+        return out
 
     def status(self) -> dict[str, Any]:
         """What is indexed. Worked out once per revision of the index: asking again (``/stats``)

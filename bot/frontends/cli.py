@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from bot.errors import ConfigError, InvalidInput, NewsbotError, user_message
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -24,6 +25,7 @@ app = typer.Typer(
     help="Ask questions about news articles and get answers with checked citations.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
 # Article text is printed as it is: no emoji codes (":x:" stays ":x:"); markup is escaped.
@@ -114,7 +116,8 @@ def index(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Article folders instead of NEWSBOT_ARTICLE_DIRS (fetched articles always count)."
+            help="Article folders to index in place of NEWSBOT_ARTICLE_DIRS, for this run "
+            "(fetched articles always count)."
         ),
     ] = None,
     full: Annotated[
@@ -138,6 +141,7 @@ def index(
     from index.build import build_index
 
     settings = _settings()
+    given = bool(paths)
     if paths:  # articles fetched with `newsbot add` stay indexed, whichever folders are given
         paths = settings.model_copy(update={"article_dirs": paths}).article_folders
     bar, progress = _progress_bar(not as_json and err.is_terminal)
@@ -154,6 +158,13 @@ def index(
     if report.held_back:
         if as_json:
             err.print(f"warning: {report.held_back_note('run `newsbot index --prune`')}")
+        if given:
+            err.print(
+                "The folders given replace NEWSBOT_ARTICLE_DIRS for this run, so the articles of "
+                "the other folders count as missing. To index a folder as well, add it to "
+                "NEWSBOT_ARTICLE_DIRS, or give every folder: newsbot index FOLDER FOLDER…",
+                highlight=False,
+            )
         raise typer.Exit(1)
 
 
@@ -177,7 +188,9 @@ def restore(as_json: JsonFlag = False) -> None:
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
-    k: Annotated[int | None, typer.Option("-k", help="How many passages to retrieve.")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, help="How many passages to retrieve.")
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
@@ -272,8 +285,8 @@ def watch(
         watcher = Watcher(settings, build_store(settings), build_embedder(settings))
         feeds = len(settings.feeds)
         err.print(
-            f"Watching {feeds} feed{'s' if feeds != 1 else ''} and "
-            f"{len(settings.article_folders)} folders every {seconds:g} s. Ctrl-C stops.",
+            f"Watching {plural(feeds, 'feed')} and {plural(len(settings.article_folders), 'folder')} "
+            f"every {seconds:g} s. Ctrl-C stops.",
             highlight=False,
         )
         watch_loop(
@@ -415,6 +428,7 @@ def compare(
 
 
 follow_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Followed topics: the Discord bot posts new articles that match them.",
     no_args_is_help=True,
 )

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.answering.answer import Answer, Citation
-from bot.text import shorten
+from bot.answering.answer import Answer, Citation, SourcePassage
+from bot.text import plural, shorten
 
 if TYPE_CHECKING:  # the build's modules (ftfy, the readers) are not imported to print an answer
     from index.arrivals import IntakeReport
@@ -39,7 +39,7 @@ def source_line(c: Citation) -> str:
     return " · ".join(parts)
 
 
-def print_answer(console: Console, answer: Answer, full_quotes: bool = False) -> None:
+def print_answer(console: Console, answer: Answer) -> None:
     short = answer.short_answer
     if short is not None and "\n" in answer.answer:  # the short answer is the first line
         first, rest = answer.answer.split("\n", 1)
@@ -59,9 +59,33 @@ def print_answer(console: Console, answer: Answer, full_quotes: bool = False) ->
     console.print()
     console.print("[bold]Sources[/bold]" if answer.found else "[bold]Closest passages[/bold]")
     for c in shown:
-        quote = c.quote if full_quotes else shorten(c.quote)
+        quote = shorten(c.quote)
         console.print(f"[{c.n}] {escape(source_line(c))}", style="cyan", highlight=False)
         console.print(f"    “{escape(quote)}”", highlight=False)
+
+
+def print_sources(console: Console, answer: Answer, sources: list[SourcePassage]) -> None:
+    """The whole passages behind an answer, each quote in bold where it stands in its passage."""
+    kind = "Passages behind" if answer.found else "Closest passages to"
+    console.print(f"[bold]{kind} the answer to “{escape(answer.question)}”[/bold]")
+    for source in sources:
+        c, text = source.citation, source.text
+        console.print()
+        console.print(f"[{c.n}] {escape(source_line(c))}", style="cyan", highlight=False)
+        if source.same_as is not None:
+            console.print(
+                f"(in the passage of [{source.same_as}]) [bold]{escape(source.quote)}[/bold]",
+                highlight=False,
+            )
+            continue
+        before, quote, after = (
+            text[: source.quote_start],
+            text[source.quote_start : source.quote_end],
+            text[source.quote_end :],
+        )
+        console.print(
+            f"{escape(before)}[bold]{escape(quote)}[/bold]{escape(after)}", highlight=False
+        )
 
 
 class StreamView:
@@ -97,8 +121,8 @@ def print_report(console: Console, report: BuildReport) -> None:
     kind = "full rebuild" if report.full else "incremental"
     console.print(
         f"Indexed ({kind}): {report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged; {report.chunks_written} chunks written; "
-        f"{report.articles} articles in the index; {report.seconds:.2f} s"
+        f"{report.unchanged} unchanged; {plural(report.chunks_written, 'chunk')} written; "
+        f"{plural(report.articles, 'article')} in the index; {report.seconds:.2f} s"
     )
     if report.held_back:
         note = report.held_back_note("run `newsbot index --prune`")
@@ -121,7 +145,7 @@ def print_restore(console: Console, report: RestoreReport, retention_days: float
     console.print(
         f"Restored {n} article{'s' if n != 1 else ''} removed on {when}"
         + (f" ({report.already} already back in the index)" if report.already else "")
-        + f"; {report.articles} articles in the index; {report.seconds:.2f} s",
+        + f"; {plural(report.articles, 'article')} in the index; {report.seconds:.2f} s",
         highlight=False,
     )
     for title in report.restored[:10]:
@@ -159,5 +183,5 @@ def print_intake(console: Console, report: IntakeReport) -> None:
 def print_status(console: Console, status: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
     for key, value in status.items():
-        table.add_row(key.replace("_", " "), escape(str(value)))
+        table.add_row(key.replace("_", " "), escape("none yet" if value is None else str(value)))
     console.print(table)

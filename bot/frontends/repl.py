@@ -21,7 +21,7 @@ from bot.answering.answer import Answer
 from bot.answering.followup import HISTORY_TURNS, Turn
 from bot.answering.service import AnswerService
 from bot.errors import NewsbotError
-from bot.frontends.render import StreamView, print_answer
+from bot.frontends.render import StreamView, print_answer, print_sources
 
 HELP = """Type a question and press Enter. Commands:
   :sources   show the full passages behind the last answer
@@ -100,12 +100,17 @@ class Repl:
             yield view.push
 
     def _sources(self) -> None:
-        if self.last is None:
+        """The whole passages behind the last answer (its citations, or the closest passages
+        when it was not found)."""
+        last = self.last
+        if last is None:
             self._say("No answer yet: ask a question first.")
-        elif self.as_json:
-            self._json(self.last.as_dict())
+            return
+        sources = self.service.sources(last.citations if last.found else last.passages)
+        if self.as_json:
+            self._json({"question": last.question, "sources": [s.as_dict() for s in sources]})
         else:
-            print_answer(self.console, self.last, full_quotes=True)
+            print_sources(self.console, last, sources)
 
     def run_lines(self, lines: Iterable[str]) -> None:
         for line in lines:

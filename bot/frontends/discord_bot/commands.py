@@ -101,7 +101,8 @@ class NewsCommands(commands.Cog):
         if stored is None:
             await respond(interaction, "I haven't answered anything here yet. Ask with /ask.")
             return
-        replies = sources_replies(stored.question, stored.sources, stored.found)
+        sources = await asyncio.to_thread(self.bot.service.sources, stored.sources)
+        replies = sources_replies(stored.question, sources, stored.found)
         first, rest = replies[0], replies[1:]
         await interaction.response.send_message(ephemeral=True, **message_kwargs(first))
         for reply in rest:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import discord
 
-from bot.answering.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation, SourcePassage
 from bot.frontends.discord_bot.splitter import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_LIMIT,
@@ -24,7 +24,7 @@ from bot.frontends.discord_bot.splitter import (
     split_text,
     units,
 )
-from bot.text import shorten
+from bot.text import plural, shorten
 from index.build import BuildReport
 from index.clean import remove_invisible
 
@@ -179,12 +179,23 @@ def answer_replies(answer: Answer) -> list[Reply]:
     return _attach(texts, pack(embeds))
 
 
-def passage_embeds(c: Citation) -> list[discord.Embed]:
-    """A citation's whole passage: one embed, or several when it is longer than 4,096."""
+def passage_embeds(source: SourcePassage) -> list[discord.Embed]:
+    """A citation's whole passage, its quote in bold: one embed, or several (without the bold)
+    when it is longer than 4,096."""
+    c, text, quote = source.citation, source.text, source.quote
     title = f"[{c.n}] " + clip(c.title or "(untitled)", EMBED_TITLE_LIMIT - 20)
     link = c.url if c.url and re.match(r"https?://", c.url) else None
-    footer = clip(" · ".join(p for p in (c.published or "", c.section) if p), 200)
-    pieces = split_text(escape(c.quote.strip()), EMBED_DESCRIPTION_LIMIT) or ["(empty)"]
+    about = [c.published or "", c.section]
+    before, after = text[: source.quote_start], text[source.quote_end :]
+    if source.same_as is not None:  # the passage is shown with that citation: the quote alone
+        text, before, after = quote, "", ""
+        about.insert(0, f"in the passage of [{source.same_as}]")
+    footer = clip(" · ".join(p for p in about if p), 200)
+    marked = f"{escape(before)}**{escape(quote)}**{escape(after)}".strip() if quote.strip() else ""
+    if marked and units(marked) <= EMBED_DESCRIPTION_LIMIT:
+        pieces = [marked]
+    else:
+        pieces = split_text(escape(text.strip()), EMBED_DESCRIPTION_LIMIT) or ["(empty)"]
     embeds = []
     for i, piece in enumerate(pieces):
         embed = discord.Embed(
@@ -199,11 +210,11 @@ def passage_embeds(c: Citation) -> list[discord.Embed]:
     return embeds
 
 
-def sources_replies(question: str, citations: Sequence[Citation], found: bool) -> list[Reply]:
+def sources_replies(question: str, sources: Sequence[SourcePassage], found: bool) -> list[Reply]:
     """``/sources``: the full passages behind an answer."""
     kind = "Passages behind" if found else "Closest passages to"
     intro = f"{kind} the last answer, to “{clip(question, 300)}”:"
-    embeds = [e for c in citations for e in passage_embeds(c)]
+    embeds = [e for s in sources for e in passage_embeds(s)]
     return _attach([intro], pack(embeds))
 
 
@@ -221,7 +232,7 @@ def report_text(report: BuildReport) -> str:
     kind = "Full rebuild" if report.full else "Index updated"
     text = (
         f"{kind}: {report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged; {report.chunks_written} passages embedded; "
+        f"{report.unchanged} unchanged; {plural(report.chunks_written, 'passage')} embedded; "
         f"{report.articles} article{'' if report.articles == 1 else 's'} in the index "
         f"({report.seconds:.1f} s)."
     )
