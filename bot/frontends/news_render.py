@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.frontends.render import source_line
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.news.compare import Comparison
@@ -21,17 +22,15 @@ def print_digest(console: Console, digest: Digest) -> None:
         return
     stories = len(digest.entries) + digest.left_out
     console.print(
-        f"[bold]Digest[/bold] {escape(digest.window_text())}: {stories} "
-        f"stor{'ies' if stories != 1 else 'y'} from {digest.articles} "
-        f"article{'s' if digest.articles != 1 else ''}",
+        f"[bold]Digest[/bold] {escape(digest.window_text())}: "
+        f"{plural(stories, 'story', 'stories')} from {plural(digest.articles, 'article')}",
         highlight=False,
     )
     for number, entry in enumerate(digest.entries, 1):
         console.print()
         outlets = len(entry.outlets)
         console.print(
-            f"[bold]{number}. {escape(entry.headline)}[/bold] "
-            f"({outlets} outlet{'s' if outlets != 1 else ''})",
+            f"[bold]{number}. {escape(entry.headline)}[/bold] ({plural(outlets, 'outlet')})",
             highlight=False,
         )
         for c in entry.quotes:

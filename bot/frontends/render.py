@@ -143,7 +143,7 @@ def print_restore(console: Console, report: RestoreReport, retention_days: float
     when = datetime.fromtimestamp(report.removed_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     n = len(report.restored)
     console.print(
-        f"Restored {n} article{'s' if n != 1 else ''} removed on {when}"
+        f"Restored {plural(n, 'article')} removed on {when}"
         + (f" ({report.already} already back in the index)" if report.already else "")
         + f"; {plural(report.articles, 'article')} in the index; {report.seconds:.2f} s",
         highlight=False,
@@ -171,7 +171,7 @@ def print_intake(console: Console, report: IntakeReport) -> None:
     counts = report.counts()
     total = sum(counts.values())
     console.print(
-        f"{total} address{'es' if total != 1 else ''}: {counts['added']} added, "
+        f"{plural(total, 'address', 'addresses')}: {counts['added']} added, "
         f"{counts['updated']} updated, {counts['duplicate']} same story as one already stored, "
         f"{counts['known'] + counts['unchanged']} already indexed, {counts['failed']} failed; "
         f"{report.seconds:.2f} s"

@@ -25,7 +25,7 @@ from bot.answering.followup import HISTORY_TURNS, Turn, is_follow_up, standalone
 from bot.llm.chain import ChainChunk, build_answer_chain
 from bot.llm.prompting import load_prompt
 from bot.llm.verify import Verifier
-from bot.text import shorten
+from bot.text import plural, shorten
 from index.search import Hit
 
 log = logging.getLogger(__name__)
@@ -290,11 +290,9 @@ def _change_note(dropped: int, recited: int, mode: str) -> str | None:
     parts = []
     if dropped:
         verb = "removed" if mode == "drop" else "marked [unverified]"
-        parts.append(
-            f"{dropped} sentence{'s' if dropped != 1 else ''} not found in the sources {verb}"
-        )
+        parts.append(f"{plural(dropped, 'sentence')} not found in the sources {verb}")
     if recited:
-        parts.append(f"{recited} citation{'s' if recited != 1 else ''} corrected")
+        parts.append(f"{plural(recited, 'citation')} corrected")
     return "Checked against the sources: " + "; ".join(parts) + "." if parts else None
 
 

@@ -36,6 +36,7 @@ from bot.news.stories import (
     read_articles,
 )
 from bot.settings import NewsSettings
+from bot.text import plural
 from index.search import HybridSearcher, tokenize
 from index.sentences import sentence_spans
 
@@ -122,7 +123,7 @@ class Comparison:
         if not self.articles:
             return f"No indexed story matches “{self.query}”."
         n = len(self.outlets)
-        return f"{self.articles[0].title} — {n} outlet{'s' if n != 1 else ''}"
+        return f"{self.articles[0].title} — {plural(n, 'outlet')}"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -233,7 +233,7 @@ def report_text(report: BuildReport) -> str:
     text = (
         f"{kind}: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged; {plural(report.chunks_written, 'passage')} embedded; "
-        f"{report.articles} article{'' if report.articles == 1 else 's'} in the index "
+        f"{plural(report.articles, 'article')} in the index "
         f"({report.seconds:.1f} s)."
     )
     if report.problems:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bot.text import plural
+
 
 class Cooldown:
     """Each user may ask once every ``seconds``. Only accepted questions start the clock."""
@@ -54,10 +56,7 @@ def cooldown_message(seconds: float) -> str:
 
 
 def busy_message(limit: int) -> str:
-    return (
-        f"⏳ I'm answering {limit} question{'s' if limit != 1 else ''} right now. "
-        "Please ask again in a moment."
-    )
+    return f"⏳ I'm answering {plural(limit, 'question')} right now. Please ask again in a moment."
 
 
 def admit(cooldown: Cooldown, limit: ConcurrencyLimit, user_id: int) -> str | None:

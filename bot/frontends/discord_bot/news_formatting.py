@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.frontends.discord_bot.formatting import clip, escape
 from bot.frontends.discord_bot.splitter import MESSAGE_LIMIT, split_text
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.answering.answer import Citation
@@ -41,17 +42,13 @@ def digest_messages(digest: Digest, title: str = "📰 Digest") -> list[str]:
         return [f"📭 {escape(digest.empty_text())}"]
     stories = len(digest.entries) + digest.left_out
     lines = [
-        f"**{title}** · {escape(digest.window_text())} · {stories} "
-        f"stor{'ies' if stories != 1 else 'y'} from {digest.articles} "
-        f"article{'s' if digest.articles != 1 else ''}"
+        f"**{title}** · {escape(digest.window_text())} · "
+        f"{plural(stories, 'story', 'stories')} from {plural(digest.articles, 'article')}"
     ]
     for number, entry in enumerate(digest.entries, 1):
         outlets = len(entry.outlets)
         lines.append("")
-        lines.append(
-            f"**{number}. {clip(entry.headline, 200)}** — {outlets} "
-            f"outlet{'s' if outlets != 1 else ''}"
-        )
+        lines.append(f"**{number}. {clip(entry.headline, 200)}** — {plural(outlets, 'outlet')}")
         for c in entry.quotes:
             lines.append(f"> “{clip(c.quote, QUOTE_LIMIT)}” [{c.n}]")
         if entry.quotes:
