@@ -136,6 +136,14 @@ class SourcePassage:
     def quote(self) -> str:
         return self.text[self.quote_start : self.quote_end]
 
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        """The passage around its quote, as shown: (before, quote, after); the quote alone when
+        the passage is shown with citation ``same_as``."""
+        if self.same_as is not None:
+            return "", self.quote, ""
+        return self.text[: self.quote_start], self.quote, self.text[self.quote_end :]
+
     def as_dict(self) -> dict[str, Any]:
         return {**self.citation.as_dict(), "passage": self.text, "same_as": self.same_as}
 

@@ -69,20 +69,12 @@ def print_sources(console: Console, answer: Answer, sources: list[SourcePassage]
     kind = "Passages behind" if answer.found else "Closest passages to"
     console.print(f"[bold]{kind} the answer to “{escape(answer.question)}”[/bold]")
     for source in sources:
-        c, text = source.citation, source.text
+        c = source.citation
         console.print()
         console.print(f"[{c.n}] {escape(source_line(c))}", style="cyan", highlight=False)
+        before, quote, after = source.parts
         if source.same_as is not None:
-            console.print(
-                f"(in the passage of [{source.same_as}]) [bold]{escape(source.quote)}[/bold]",
-                highlight=False,
-            )
-            continue
-        before, quote, after = (
-            text[: source.quote_start],
-            text[source.quote_start : source.quote_end],
-            text[source.quote_end :],
-        )
+            before = f"(in the passage of [{source.same_as}]) "
         console.print(
             f"{escape(before)}[bold]{escape(quote)}[/bold]{escape(after)}", highlight=False
         )

@@ -182,13 +182,12 @@ def answer_replies(answer: Answer) -> list[Reply]:
 def passage_embeds(source: SourcePassage) -> list[discord.Embed]:
     """A citation's whole passage, its quote in bold: one embed, or several (without the bold)
     when it is longer than 4,096."""
-    c, text, quote = source.citation, source.text, source.quote
+    c, (before, quote, after) = source.citation, source.parts
+    text = before + quote + after
     title = f"[{c.n}] " + clip(c.title or "(untitled)", EMBED_TITLE_LIMIT - 20)
     link = c.url if c.url and re.match(r"https?://", c.url) else None
     about = [c.published or "", c.section]
-    before, after = text[: source.quote_start], text[source.quote_end :]
     if source.same_as is not None:  # the passage is shown with that citation: the quote alone
-        text, before, after = quote, "", ""
         about.insert(0, f"in the passage of [{source.same_as}]")
     footer = clip(" · ".join(p for p in about if p), 200)
     marked = f"{escape(before)}**{escape(quote)}**{escape(after)}".strip() if quote.strip() else ""
